@@ -1,0 +1,65 @@
+#include "ringnet/runtime/buffer_ring.h"
+
+#include <sys/mman.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace ringnet::runtime {
+namespace {
+
+void* MapAnonymous(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BufferRing>> BufferRing::Create(Ring& ring, uint16_t group_id,
+                                                               uint32_t count, uint32_t size) {
+  if (count == 0 || count > 32768 || (count & (count - 1)) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("buffer ring count must be a power of two in [1, 32768], got ", count));
+  }
+  if (size == 0) return absl::InvalidArgumentError("buffer ring buffer size must be positive");
+  std::unique_ptr<BufferRing> br(new BufferRing(ring, group_id, count, size));
+  br->entries_bytes_ = sizeof(io_uring_buf) * count;
+  br->entries_ = static_cast<io_uring_buf_ring*>(MapAnonymous(br->entries_bytes_));
+  br->buffers_bytes_ = static_cast<size_t>(count) * size;
+  br->buffers_ = static_cast<char*>(MapAnonymous(br->buffers_bytes_));
+  if (br->entries_ == nullptr || br->buffers_ == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot map ", br->buffers_bytes_, " bytes for buffer group ", group_id));
+  }
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(br->entries_);
+  reg.ring_entries = count;
+  reg.bgid = group_id;
+  int ret = io_uring_register_buf_ring(ring.raw(), &reg, 0);
+  if (ret < 0) {
+    return absl::ErrnoToStatus(
+        -ret, absl::StrCat("io_uring_register_buf_ring (group ", group_id, ") failed"));
+  }
+  br->registered_ = true;
+  io_uring_buf_ring_init(br->entries_);
+  const int mask = io_uring_buf_ring_mask(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    io_uring_buf_ring_add(br->entries_, br->Data(static_cast<uint16_t>(i)), size,
+                          static_cast<uint16_t>(i), mask, static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(br->entries_, static_cast<int>(count));
+  return br;
+}
+
+BufferRing::~BufferRing() {
+  if (registered_) io_uring_unregister_buf_ring(ring_.raw(), group_id_);
+  if (entries_ != nullptr) munmap(entries_, entries_bytes_);
+  if (buffers_ != nullptr) munmap(buffers_, buffers_bytes_);
+}
+
+void BufferRing::Recycle(uint16_t id) {
+  --outstanding_;
+  io_uring_buf_ring_add(entries_, Data(id), size_, id, io_uring_buf_ring_mask(count_), 0);
+  io_uring_buf_ring_advance(entries_, 1);
+}
+
+}  // namespace ringnet::runtime

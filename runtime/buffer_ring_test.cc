@@ -1,0 +1,126 @@
+#include "ringnet/runtime/buffer_ring.h"
+
+#include <unistd.h>
+
+#include <cstring>
+#include <future>
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "ringnet/runtime/event_loop.h"
+
+namespace ringnet::runtime {
+namespace {
+
+// Reads from a pipe into buffers the kernel selects from a two-buffer ring.
+class SelectingReader final : public Operation {
+ public:
+  SelectingReader(EventLoop* loop, BufferRing* buffers, int fd)
+      : loop_(loop), buffers_(buffers), fd_(fd) {}
+
+  void Read() {
+    loop_->Submit(this, [&](io_uring_sqe* sqe) {
+      io_uring_prep_read(sqe, fd_, nullptr, buffers_->buffer_size(), 0);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = buffers_->group_id();
+    });
+  }
+
+  void Complete(int32_t result, uint32_t flags) override {
+    if (result == -ENOBUFS) {
+      buffers_->NoteExhausted();
+      ++no_buffers;
+    } else if (result > 0 && BufferRing::HasBuffer(flags)) {
+      uint16_t id = BufferRing::BufferId(flags);
+      data.push_back(std::string(buffers_->Take(id), result));
+      ids.push_back(id);
+    }
+    if (++completions == expected) done.set_value();
+  }
+
+  std::vector<std::string> data;
+  std::vector<uint16_t> ids;
+  int no_buffers = 0;
+  int completions = 0;
+  int expected = 0;
+  std::promise<void> done;
+
+ private:
+  EventLoop* loop_;
+  BufferRing* buffers_;
+  int fd_;
+};
+
+TEST(BufferRingTest, RejectsBadGeometry) {
+  absl::StatusOr<std::unique_ptr<Ring>> ring = Ring::Create({});
+  ASSERT_TRUE(ring.ok());
+  EXPECT_EQ(BufferRing::Create(**ring, 0, 3, 64).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(BufferRing::Create(**ring, 0, 0, 64).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(BufferRing::Create(**ring, 0, 4, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(BufferRingTest, ExhaustionIsReportedAndRecyclingRecovers) {
+  EventLoopOptions options;
+  options.buffers_per_ring = 2;
+  absl::StatusOr<std::unique_ptr<EventLoop>> created = EventLoop::Create(options);
+  ASSERT_TRUE(created.ok());
+  EventLoop& loop = **created;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const std::string chunk(64, 'x');
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(write(fds[1], chunk.data(), chunk.size()), 64);
+
+  std::unique_ptr<SelectingReader> reader;
+  BufferRing* buffers = nullptr;
+  std::promise<void> setup;
+  std::thread thread([&] { ASSERT_TRUE(loop.Run().ok()); });
+  loop.Post([&] {
+    absl::StatusOr<BufferRing*> br = loop.GetBufferRing(64);
+    ASSERT_TRUE(br.ok()) << br.status();
+    buffers = *br;
+    EXPECT_EQ(*loop.GetBufferRing(64), buffers);  // one ring per size
+    reader = std::make_unique<SelectingReader>(&loop, buffers, fds[0]);
+    reader->expected = 3;
+    for (int i = 0; i < 3; ++i) reader->Read();
+    setup.set_value();
+  });
+  setup.get_future().wait();
+  reader->done.get_future().wait();
+
+  std::promise<void> recovered;
+  loop.Post([&] {
+    EXPECT_EQ(reader->data.size(), 2u);
+    EXPECT_EQ(reader->no_buffers, 1);
+    EXPECT_EQ(buffers->exhaustions(), 1u);
+    EXPECT_EQ(buffers->outstanding(), 2u);
+    // Give one buffer back: the retried read succeeds with it.
+    buffers->Recycle(reader->ids[0]);
+    reader->done = std::promise<void>();
+    reader->expected = 4;
+    reader->Read();
+    recovered.set_value();
+  });
+  recovered.get_future().wait();
+  reader->done.get_future().wait();
+  std::promise<void> checked;
+  loop.Post([&] {
+    EXPECT_EQ(reader->data.size(), 3u);
+    EXPECT_EQ(reader->data.back(), chunk);
+    EXPECT_EQ(reader->ids.back(), reader->ids[0]);
+    for (size_t i = 1; i < reader->ids.size(); ++i) buffers->Recycle(reader->ids[i]);
+    EXPECT_EQ(buffers->outstanding(), 0u);
+    checked.set_value();
+  });
+  checked.get_future().wait();
+  loop.Stop();
+  thread.join();
+  close(fds[0]);
+  close(fds[1]);
+}
+
+}  // namespace
+}  // namespace ringnet::runtime

@@ -1,0 +1,286 @@
+#include "ringnet/runtime/event_loop.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace ringnet::runtime {
+namespace {
+
+thread_local EventLoop* t_current_loop = nullptr;
+
+// While stopping, the loop waits this long per round for cancelled requests to complete.
+constexpr int64_t kShutdownRoundNs = 10'000'000;
+
+__kernel_timespec ToTimespec(int64_t ns) {
+  __kernel_timespec ts;
+  ts.tv_sec = ns / 1'000'000'000;
+  ts.tv_nsec = ns % 1'000'000'000;
+  return ts;
+}
+
+}  // namespace
+
+class EventLoop::WakeupOperation final : public Operation {
+ public:
+  explicit WakeupOperation(EventLoop* loop) : loop_(loop) {}
+  void Complete(int32_t result, uint32_t flags) override { loop_->OnWakeup(result, flags); }
+
+ private:
+  EventLoop* loop_;
+};
+
+absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const EventLoopOptions& options) {
+  absl::StatusOr<std::unique_ptr<Ring>> ring = Ring::Create(options.ring);
+  if (!ring.ok()) return ring.status();
+  std::unique_ptr<EventLoop> loop(new EventLoop(*std::move(ring), options));
+  loop->wakeup_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (loop->wakeup_fd_ < 0) return absl::ErrnoToStatus(errno, "eventfd for loop wakeups failed");
+  return loop;
+}
+
+EventLoop::EventLoop(std::unique_ptr<Ring> ring, const EventLoopOptions& options)
+    : ring_(std::move(ring)),
+      options_(options),
+      now_ns_(MonotonicNs()),
+      wakeup_op_(std::make_unique<WakeupOperation>(this)) {}
+
+EventLoop::~EventLoop() {
+  // Buffer rings unregister from the ring, so they go first.
+  buffer_rings_.clear();
+  if (wakeup_fd_ >= 0) close(wakeup_fd_);
+}
+
+EventLoop* EventLoop::Current() { return t_current_loop; }
+
+int64_t EventLoop::MonotonicNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::Status EventLoop::Run() {
+  if (ran_) return absl::FailedPreconditionError("EventLoop::Run called twice");
+  ran_ = true;
+  if (t_current_loop != nullptr) {
+    return absl::FailedPreconditionError("another EventLoop already runs on this thread");
+  }
+  if (absl::Status bound = ring_->BindToCurrentThread(); !bound.ok()) return bound;
+  t_current_loop = this;
+  running_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  now_ns_ = MonotonicNs();
+  ArmWakeup();
+  while (!stop_requested_.load(std::memory_order_acquire)) RunOnce(/*may_block=*/true);
+  ShutDown();
+  running_thread_.store(std::thread::id(), std::memory_order_relaxed);
+  t_current_loop = nullptr;
+  return absl::OkStatus();
+}
+
+void EventLoop::RunOnce(bool may_block) {
+  Wait(may_block);
+  now_ns_ = MonotonicNs();
+  ReapCompletions();
+  counters_.timers_fired += timers_.RunDue(now_ns_);
+  RunPostedTasks();
+  RunDeferredTasks();
+  ++counters_.iterations;
+}
+
+void EventLoop::Wait(bool may_block) {
+  bool block = may_block && deferred_.empty() && !has_posted_.load(std::memory_order_acquire);
+  __kernel_timespec ts;
+  const __kernel_timespec* timeout = nullptr;
+  if (block) {
+    if (std::optional<int64_t> next = timers_.NextDeadline(); next.has_value()) {
+      const int64_t delay = *next - MonotonicNs();
+      if (delay <= 0) {
+        block = false;
+      } else {
+        ts = ToTimespec(delay);
+        timeout = &ts;
+      }
+    }
+  }
+  // -ETIME (timer due), -EINTR (signal) and -EBUSY (CQ backlog, reaped next) all just continue.
+  ring_->SubmitAndWait(block ? 1 : 0, timeout);
+}
+
+size_t EventLoop::ReapCompletions() {
+  io_uring_cqe* cqes[kCompletionBatch];
+  struct Copy {
+    uint64_t user_data;
+    int32_t result;
+    uint32_t flags;
+  } copies[kCompletionBatch];
+  size_t total = 0;
+  // Bounded so timers and posted tasks still get their turn under a flood of completions.
+  for (int batch = 0; batch < 16; ++batch) {
+    const unsigned n = ring_->PeekBatch(cqes, kCompletionBatch);
+    if (n == 0) break;
+    for (unsigned i = 0; i < n; ++i) {
+      copies[i] = {cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
+    }
+    // Free the CQ slots before dispatching, so callbacks that submit never face a full CQ.
+    ring_->Advance(n);
+    for (unsigned i = 0; i < n; ++i) {
+      const Copy& c = copies[i];
+      if (c.user_data == Ring::kInternalUserData) continue;
+      if ((c.flags & IORING_CQE_F_MORE) == 0) --in_flight_;
+      if (c.user_data != 0) {
+        reinterpret_cast<Operation*>(c.user_data)->Complete(c.result, c.flags);
+      }
+    }
+    total += n;
+    if (n < kCompletionBatch) break;
+  }
+  counters_.cqes_reaped += total;
+  return total;
+}
+
+bool EventLoop::Post(Task task) {
+  bool was_empty;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!accepting_) return false;
+    was_empty = posted_.empty();
+    posted_.push_back(std::move(task));
+    has_posted_.store(true, std::memory_order_release);
+  }
+  // One wakeup per batch of posts: later posts find the queue non-empty and the loop awake.
+  if (was_empty && !IsInLoopThread()) Wake();
+  return true;
+}
+
+void EventLoop::Defer(Task task) { deferred_.push_back(std::move(task)); }
+
+void EventLoop::AddStopHook(Task hook) { stop_hooks_.push_back(std::move(hook)); }
+
+size_t EventLoop::RunPostedTasks() {
+  if (!has_posted_.load(std::memory_order_acquire)) return 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_posted_.swap(posted_);
+    has_posted_.store(false, std::memory_order_relaxed);
+  }
+  const size_t n = running_posted_.size();
+  for (Task& task : running_posted_) task();
+  running_posted_.clear();
+  counters_.tasks_run += n;
+  return n;
+}
+
+size_t EventLoop::RunDeferredTasks() {
+  size_t n = 0;
+  // Tasks deferred by deferred tasks run in the next iteration.
+  if (!deferred_.empty()) {
+    running_deferred_.swap(deferred_);
+    n = running_deferred_.size();
+    for (Task& task : running_deferred_) task();
+    running_deferred_.clear();
+  }
+  counters_.tasks_run += n;
+  return n;
+}
+
+void EventLoop::Stop() {
+  stop_requested_.store(true, std::memory_order_release);
+  if (!IsInLoopThread()) Wake();
+}
+
+void EventLoop::Wake() {
+  const uint64_t one = 1;
+  // EAGAIN means the counter is saturated: the loop is certain to wake anyway.
+  [[maybe_unused]] ssize_t n = write(wakeup_fd_, &one, sizeof(one));
+}
+
+void EventLoop::ArmWakeup() {
+  SubmitRead(wakeup_op_.get(), wakeup_fd_, &wakeup_value_, sizeof(wakeup_value_), 0);
+  wakeup_armed_ = true;
+}
+
+void EventLoop::OnWakeup(int32_t /*result*/, uint32_t /*flags*/) {
+  wakeup_armed_ = false;
+  // Posted tasks run later in this iteration; once stopping, wakeups are no longer needed.
+  if (!stop_requested_.load(std::memory_order_acquire)) ArmWakeup();
+}
+
+void EventLoop::ShutDown() {
+  std::vector<Task> hooks;
+  hooks.swap(stop_hooks_);
+  for (Task& hook : hooks) hook();
+  DrainPostedTasksAndClose();
+  // Cancel everything still in flight and reap it. Owners see -ECANCELED and must not re-arm
+  // while `stopping()`; a request re-armed anyway is cancelled in the next round.
+  while (in_flight_ > 0) {
+    SubmitCancel(nullptr);
+    const __kernel_timespec ts = ToTimespec(kShutdownRoundNs);
+    ring_->SubmitAndWait(1, &ts);
+    now_ns_ = MonotonicNs();
+    ReapCompletions();
+    RunDeferredTasks();
+  }
+  RunDeferredTasks();
+  timers_.Clear();
+  counters_.cq_dropped = ring_->DroppedCompletions();
+}
+
+void EventLoop::DrainPostedTasksAndClose() {
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (posted_.empty()) {
+        accepting_ = false;
+        break;
+      }
+    }
+    RunPostedTasks();
+    RunDeferredTasks();
+  }
+}
+
+TimerId EventLoop::RunAfter(absl::Duration delay, TimerQueue::Callback callback) {
+  const int64_t delay_ns = absl::ToInt64Nanoseconds(delay);
+  return timers_.Add(MonotonicNs() + (delay_ns > 0 ? delay_ns : 0), 0, std::move(callback));
+}
+
+TimerId EventLoop::RunEvery(absl::Duration period, TimerQueue::Callback callback) {
+  int64_t period_ns = absl::ToInt64Nanoseconds(period);
+  if (period_ns <= 0) period_ns = 1;
+  return timers_.Add(MonotonicNs() + period_ns, period_ns, std::move(callback));
+}
+
+void EventLoop::FailSubmission(Operation* op) {
+  // The kernel would not take an SQE even after a flush: complete the request with the error on
+  // the loop thread, as a CQE would have.
+  const int error = ring_->last_error() != 0 ? ring_->last_error() : EBUSY;
+  Defer([op, error] { op->Complete(-error, 0); });
+}
+
+absl::StatusOr<BufferRing*> EventLoop::GetBufferRing(uint32_t buffer_size) {
+  auto it = buffer_rings_.find(buffer_size);
+  if (it != buffer_rings_.end()) return it->second.get();
+  absl::StatusOr<std::unique_ptr<BufferRing>> ring =
+      BufferRing::Create(*ring_, next_buffer_group_, options_.buffers_per_ring, buffer_size);
+  if (!ring.ok()) return ring.status();
+  ++next_buffer_group_;
+  BufferRing* raw = ring->get();
+  buffer_rings_.emplace(buffer_size, *std::move(ring));
+  return raw;
+}
+
+LoopCounters EventLoop::counters() const {
+  LoopCounters c = counters_;
+  c.enter_calls = ring_->enter_calls();
+  c.sqes_submitted = ring_->sqes_submitted();
+  c.sq_full_flushes = ring_->sq_full_flushes();
+  c.cq_dropped = ring_->DroppedCompletions();
+  return c;
+}
+
+}  // namespace ringnet::runtime

@@ -1,0 +1,210 @@
+// EventLoop: one thread, one io_uring, and everything that runs on that thread.
+//
+// Every request prepared during an iteration (by completion callbacks, timers, posted tasks)
+// reaches the kernel in one io_uring_enter, which also waits for the next completions, bounded by
+// the nearest timer. Completions are drained in batches, each consumed with one CQ store, and each
+// is delivered to the `Operation` whose address is its `user_data`.
+//
+// One iteration, in order:
+//   1. submit everything prepared and wait (one io_uring_enter; skipped when there is nothing to
+//      submit and work is already waiting);
+//   2. dispatch completions (batches of up to 256, one cq_advance each);
+//   3. run due timers;
+//   4. run tasks posted from other threads, then deferred tasks.
+//
+// Example:
+//
+//   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
+//   if (!loop.ok()) return loop.status();
+//   std::thread t([&] { (*loop)->Run(); });
+//   (*loop)->Post([] { std::puts("on the loop thread"); });
+//   (*loop)->Stop();
+//   t.join();
+//
+// Thread safety: `Post`, `Stop`, `IsInLoopThread` and `counters` may be called from any thread.
+// Everything else (timers, I/O submission, buffer rings) is for the loop thread only.
+#ifndef RINGNET_RUNTIME_EVENT_LOOP_H_
+#define RINGNET_RUNTIME_EVENT_LOOP_H_
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ringnet/runtime/buffer_ring.h"
+#include "ringnet/runtime/operation.h"
+#include "ringnet/runtime/ring.h"
+#include "ringnet/runtime/timer_queue.h"
+
+namespace ringnet::runtime {
+
+struct EventLoopOptions {
+  RingOptions ring;
+  // Provided buffers per buffer ring created by `GetBufferRing` (a power of two).
+  uint32_t buffers_per_ring = 256;
+};
+
+// A snapshot of a loop's counters; tests and benches read it to prove batching.
+struct LoopCounters {
+  uint64_t iterations = 0;
+  uint64_t enter_calls = 0;      // io_uring_enter system calls
+  uint64_t sqes_submitted = 0;   // SQEs the kernel consumed
+  uint64_t cqes_reaped = 0;      // CQEs dispatched
+  uint64_t tasks_run = 0;        // posted and deferred tasks
+  uint64_t timers_fired = 0;
+  uint64_t sq_full_flushes = 0;  // early submits because the SQ was full
+  uint64_t cq_dropped = 0;       // CQEs lost to a full CQ (kernels without NODROP only)
+};
+
+class EventLoop {
+ public:
+  using Task = absl::AnyInvocable<void()>;
+
+  // Creates a loop and its ring; see Ring::Create for the errors. Thread-safe.
+  static absl::StatusOr<std::unique_ptr<EventLoop>> Create(const EventLoopOptions& options = {});
+
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+  // Must not be running. Destroys pending tasks and timers without running them.
+  ~EventLoop();
+
+  // Runs the loop on the calling thread until `Stop()`. On the way out it runs the stop hooks and
+  // the tasks still queued, cancels every request in flight and reaps their CQEs, so nothing the
+  // loop owns is referenced by the kernel when Run returns. Call once; a second call, or a ring
+  // that cannot be bound to this thread, returns an error at once.
+  absl::Status Run();
+
+  // Asks the loop to leave `Run()`. Thread-safe; returns immediately.
+  void Stop();
+
+  // Queues `task` to run on the loop thread. Thread-safe. Returns false, without running or
+  // keeping the task, once the loop has finished stopping; a task accepted during `Stop()` runs.
+  bool Post(Task task);
+
+  // Queues `task` to run on the loop thread after the current callbacks, before the loop next
+  // waits. Loop thread only; cheaper than Post (no lock, no wakeup).
+  void Defer(Task task);
+
+  // Registers `hook` to run on the loop thread when the loop starts stopping, before requests in
+  // flight are cancelled (endpoints close their sessions here). Loop thread only.
+  void AddStopHook(Task hook);
+
+  // Whether the caller runs on this loop's thread. Thread-safe.
+  bool IsInLoopThread() const {
+    return running_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  }
+  // The loop running on the calling thread, or nullptr.
+  static EventLoop* Current();
+  // Whether `Stop()` has been called. Thread-safe.
+  bool stopping() const { return stop_requested_.load(std::memory_order_acquire); }
+
+  // Timers (loop thread only). The clock is monotonic; `Now()` is sampled once per iteration.
+  TimerId RunAfter(absl::Duration delay, TimerQueue::Callback callback);
+  TimerId RunEvery(absl::Duration period, TimerQueue::Callback callback);
+  bool Cancel(TimerId id) { return timers_.Cancel(id); }
+  int64_t NowNs() const { return now_ns_; }
+  // Reads the monotonic clock (nanoseconds). Thread-safe.
+  static int64_t MonotonicNs();
+
+  // I/O submission (loop thread only). Each prepares one request whose CQEs go to `op`; all of
+  // them reach the kernel together at the next submit. Buffers and addresses must stay valid until
+  // the request completes.
+  void SubmitNop(Operation* op);
+  void SubmitRead(Operation* op, int fd, void* buf, uint32_t len, uint64_t offset);
+  void SubmitRecv(Operation* op, int fd, void* buf, size_t len, int flags);
+  // Multishot receive into buffers picked from `group`.
+  void SubmitRecvMultishot(Operation* op, int fd, uint16_t group);
+  // Multishot recvmsg into buffers from `group`; `msg` describes name/control sizes only.
+  void SubmitRecvmsgMultishot(Operation* op, int fd, const msghdr* msg, uint16_t group);
+  void SubmitSend(Operation* op, int fd, const void* buf, size_t len, int flags);
+  void SubmitSendmsg(Operation* op, int fd, const msghdr* msg, int flags);
+  void SubmitAcceptMultishot(Operation* op, int fd);
+  void SubmitConnect(Operation* op, int fd, const sockaddr* addr, socklen_t len);
+  // Cancels every request of `target`; their CQEs still arrive (usually -ECANCELED). The cancel
+  // request's own CQE is consumed by the loop.
+  void SubmitCancel(Operation* target);
+
+  // The raw form of the calls above: an SQE for `op`, to fill with an io_uring_prep_* function
+  // (which must not touch user_data afterwards). Never nullptr; see `Submit`.
+  template <typename Prep>
+  void Submit(Operation* op, Prep&& prep) {
+    io_uring_sqe* sqe = ring_->GetSqe();
+    if (sqe == nullptr) {
+      FailSubmission(op);
+      return;
+    }
+    prep(sqe);
+    io_uring_sqe_set_data(sqe, op);
+    ++in_flight_;
+  }
+
+  // The loop's buffer ring of `buffer_size`-byte buffers, created on first use with
+  // `buffers_per_ring` buffers and its own group id. Loop thread only.
+  absl::StatusOr<BufferRing*> GetBufferRing(uint32_t buffer_size);
+
+  // Requests whose final CQE has not been reaped yet.
+  uint64_t in_flight() const { return in_flight_; }
+  // The loop's counters. Loop thread, or any thread once Run() has returned (read them from a
+  // posted task while the loop runs).
+  LoopCounters counters() const;
+  // How the ring was set up.
+  RingMode ring_mode() const { return ring_->mode(); }
+  const Ring& ring() const { return *ring_; }
+
+ private:
+  class WakeupOperation;
+  static constexpr unsigned kCompletionBatch = 256;
+
+  EventLoop(std::unique_ptr<Ring> ring, const EventLoopOptions& options);
+  void RunOnce(bool may_block);
+  void Wait(bool may_block);
+  size_t ReapCompletions();
+  size_t RunPostedTasks();
+  size_t RunDeferredTasks();
+  void ArmWakeup();
+  void OnWakeup(int32_t result, uint32_t flags);
+  void Wake();
+  void ShutDown();
+  void DrainPostedTasksAndClose();
+  void FailSubmission(Operation* op);
+
+  std::unique_ptr<Ring> ring_;
+  const EventLoopOptions options_;
+  TimerQueue timers_;
+  int64_t now_ns_ = 0;
+  uint64_t in_flight_ = 0;
+
+  // Cross-thread posting: a locked queue plus an eventfd read the ring keeps armed.
+  std::mutex mutex_;
+  std::vector<Task> posted_;           // guarded by mutex_
+  bool accepting_ = true;              // guarded by mutex_
+  std::atomic<bool> has_posted_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<std::thread::id> running_thread_{};
+  bool ran_ = false;
+  int wakeup_fd_ = -1;
+  uint64_t wakeup_value_ = 0;
+  std::unique_ptr<WakeupOperation> wakeup_op_;
+  bool wakeup_armed_ = false;
+
+  std::vector<Task> running_posted_;
+  std::vector<Task> deferred_;
+  std::vector<Task> running_deferred_;
+  std::vector<Task> stop_hooks_;
+  absl::flat_hash_map<uint32_t, std::unique_ptr<BufferRing>> buffer_rings_;
+  uint16_t next_buffer_group_ = 0;
+  LoopCounters counters_;  // the loop's own; the ring counts enters and SQEs
+};
+
+}  // namespace ringnet::runtime
+
+#endif  // RINGNET_RUNTIME_EVENT_LOOP_H_
