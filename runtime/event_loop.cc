@@ -51,7 +51,8 @@ EventLoop::EventLoop(std::unique_ptr<Ring> ring, const EventLoopOptions& options
       wakeup_op_(std::make_unique<WakeupOperation>(this)) {}
 
 EventLoop::~EventLoop() {
-  // Buffer rings unregister from the ring, so they go first.
+  // Higher layers' state may use buffer rings; buffer rings unregister from the ring.
+  locals_.clear();
   buffer_rings_.clear();
   if (wakeup_fd_ >= 0) close(wakeup_fd_);
 }

@@ -130,8 +130,10 @@ class EventLoop {
   void SubmitAcceptMultishot(Operation* op, int fd);
   void SubmitConnect(Operation* op, int fd, const sockaddr* addr, socklen_t len);
   // Cancels every request of `target`; their CQEs still arrive (usually -ECANCELED). The cancel
-  // request's own CQE is consumed by the loop.
-  void SubmitCancel(Operation* target);
+  // request's own CQE goes to `op`, or is consumed by the loop when `op` is nullptr. An owner that
+  // frees `target` after its last CQE should wait for `op` too, so that no stale cancel can meet
+  // a new request at the same address. A null `target` cancels every request on the ring.
+  void SubmitCancel(Operation* target, Operation* op = nullptr);
 
   // The raw form of the calls above: an SQE for `op`, to fill with an io_uring_prep_* function
   // (which must not touch user_data afterwards). Never nullptr; see `Submit`.
@@ -151,6 +153,17 @@ class EventLoop {
   // `buffers_per_ring` buffers and its own group id. Loop thread only.
   absl::StatusOr<BufferRing*> GetBufferRing(uint32_t buffer_size);
 
+  // Per-loop state of a higher layer (net/'s session registry, buffer pools...): one T per loop,
+  // constructed as T(this) on first use, destroyed with the loop before its buffer rings and ring.
+  // Loop thread only.
+  template <typename T>
+  T& Local() {
+    static const char key = 0;  // one address per T
+    std::unique_ptr<LocalBase>& slot = locals_[&key];
+    if (slot == nullptr) slot = std::make_unique<LocalHolder<T>>(this);
+    return static_cast<LocalHolder<T>*>(slot.get())->value;
+  }
+
   // Requests whose final CQE has not been reaped yet.
   uint64_t in_flight() const { return in_flight_; }
   // The loop's counters. Loop thread, or any thread once Run() has returned (read them from a
@@ -162,6 +175,14 @@ class EventLoop {
 
  private:
   class WakeupOperation;
+  struct LocalBase {
+    virtual ~LocalBase() = default;
+  };
+  template <typename T>
+  struct LocalHolder final : LocalBase {
+    explicit LocalHolder(EventLoop* loop) : value(loop) {}
+    T value;
+  };
   static constexpr unsigned kCompletionBatch = 256;
 
   EventLoop(std::unique_ptr<Ring> ring, const EventLoopOptions& options);
@@ -201,6 +222,7 @@ class EventLoop {
   std::vector<Task> running_deferred_;
   std::vector<Task> stop_hooks_;
   absl::flat_hash_map<uint32_t, std::unique_ptr<BufferRing>> buffer_rings_;
+  absl::flat_hash_map<const void*, std::unique_ptr<LocalBase>> locals_;
   uint16_t next_buffer_group_ = 0;
   LoopCounters counters_;  // the loop's own; the ring counts enters and SQEs
 };

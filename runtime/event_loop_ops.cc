@@ -53,16 +53,19 @@ void EventLoop::SubmitConnect(Operation* op, int fd, const sockaddr* addr, sockl
   Submit(op, [&](io_uring_sqe* sqe) { io_uring_prep_connect(sqe, fd, addr, len); });
 }
 
-void EventLoop::SubmitCancel(Operation* target) {
+void EventLoop::SubmitCancel(Operation* target, Operation* op) {
   io_uring_sqe* sqe = ring_->GetSqe();
-  if (sqe == nullptr) return;
+  if (sqe == nullptr) {
+    if (op != nullptr) FailSubmission(op);
+    return;
+  }
   if (target == nullptr) {
     io_uring_prep_cancel(sqe, nullptr, IORING_ASYNC_CANCEL_ANY);
   } else {
     io_uring_prep_cancel(sqe, target, IORING_ASYNC_CANCEL_ALL);
   }
-  // user_data 0: the loop counts the cancel request and drops its CQE.
-  io_uring_sqe_set_data64(sqe, 0);
+  // Without `op`, user_data 0: the loop counts the cancel request and drops its CQE.
+  io_uring_sqe_set_data(sqe, op);
   ++in_flight_;
 }
 

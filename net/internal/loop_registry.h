@@ -1,0 +1,64 @@
+// LoopRegistry: the objects net/ keeps alive on one event loop (sessions, listeners, connectors).
+//
+// The loop owns its sessions (design.md's lifetime rule): an object is adopted when created and
+// released only once it is closed and the last CQE of its requests has been reaped. When the loop
+// stops, every adopted object is aborted (closed at once) before the loop cancels what is still
+// in flight, so nothing outlives the loop's Run().
+//
+// Loop thread only.
+#ifndef RINGNET_NET_INTERNAL_LOOP_REGISTRY_H_
+#define RINGNET_NET_INTERNAL_LOOP_REGISTRY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "ringnet/runtime/event_loop.h"
+
+namespace ringnet::net::internal {
+
+// An object a loop owns.
+class LoopOwned {
+ public:
+  virtual ~LoopOwned() = default;
+  // Closes at once (the loop is stopping): no more I/O, callbacks finish, requests cancelled.
+  virtual void Abort() = 0;
+};
+
+class LoopRegistry {
+ public:
+  explicit LoopRegistry(runtime::EventLoop* loop);
+  ~LoopRegistry();
+
+  // The registry of `loop`, created on first use. Loop thread only.
+  static LoopRegistry& Of(runtime::EventLoop* loop) { return loop->Local<LoopRegistry>(); }
+
+  // Takes ownership; returns the raw pointer.
+  template <typename T>
+  T* Adopt(std::unique_ptr<T> object) {
+    T* raw = object.get();
+    owned_.emplace(raw, std::move(object));
+    return raw;
+  }
+
+  // Destroys `object` after the current callbacks have returned (never inside its own call stack).
+  void ReleaseLater(LoopOwned* object);
+
+  size_t size() const { return owned_.size(); }
+
+  // Per-loop pool of spare write buffers, so steady traffic allocates nothing per message.
+  std::string TakeBuffer();
+  void GiveBuffer(std::string&& buffer);
+
+ private:
+  void AbortAll();
+
+  runtime::EventLoop* loop_;
+  absl::flat_hash_map<LoopOwned*, std::unique_ptr<LoopOwned>> owned_;
+  std::vector<std::string> spare_buffers_;
+};
+
+}  // namespace ringnet::net::internal
+
+#endif  // RINGNET_NET_INTERNAL_LOOP_REGISTRY_H_

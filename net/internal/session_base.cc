@@ -1,0 +1,255 @@
+#include "ringnet/net/internal/session_base.h"
+
+#include <algorithm>
+#include <atomic>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ringnet/codec/raw_codec.h"
+
+namespace ringnet::net::internal {
+namespace {
+
+std::atomic<uint64_t> g_next_session_id{1};
+
+int64_t FiniteNs(absl::Duration d) {
+  return d == absl::InfiniteDuration() ? 0 : std::max<int64_t>(absl::ToInt64Nanoseconds(d), 1);
+}
+
+}  // namespace
+
+SessionBase::SessionBase(runtime::EventLoop* loop, SessionKind kind)
+    : loop_(loop),
+      shared_(std::make_shared<SessionShared>(
+          g_next_session_id.fetch_add(1, std::memory_order_relaxed), loop, kind)),
+      handle_(SessionAccess::MakeHandle(shared_)) {
+  shared_->core = this;
+}
+
+SessionBase::~SessionBase() {
+  shared_->core = nullptr;
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  shared_->attached = false;
+}
+
+absl::Status SessionBase::Open(const NewSessionCallback& callback) {
+  SessionConfig config;
+  config.session = handle_;
+  absl::Status status = absl::OkStatus();
+  if (loop_->stopping()) {
+    status = absl::UnavailableError("the session's event loop is stopping");
+  } else if (!callback) {
+    status = absl::InvalidArgumentError("no NewSessionCallback configured");
+  } else {
+    status = callback(config);
+  }
+  if (status.ok() && config.listener == nullptr) {
+    status = absl::InvalidArgumentError("the NewSessionCallback set no listener");
+  }
+  if (status.ok()) {
+    listener_ = std::move(config.listener);
+    codec_ = config.codec != nullptr ? std::move(config.codec)
+                                     : std::make_shared<codec::RawCodec>();
+    options_ = config.options;
+    shared_->write_high_water = static_cast<int64_t>(options_.write_high_water);
+    if (options_.executor != nullptr) {
+      serial_ = std::make_shared<SerialExecutor>(options_.executor);
+    }
+    status = listener_->OnOpen(handle_);
+  }
+  if (!status.ok()) {
+    Teardown(status);  // still kOpening: no callbacks
+    return status;
+  }
+  state_ = State::kOpen;
+  const int64_t now = loop_->NowNs();
+  shared_->opened_ns.store(now, std::memory_order_relaxed);
+  shared_->last_read_ns.store(now, std::memory_order_relaxed);
+  write_progress_ns_ = now;
+  if (absl::Status io = StartIo(); !io.ok()) {
+    Teardown(io);
+    return io;
+  }
+  StartTimers();
+  return absl::OkStatus();
+}
+
+void SessionBase::Close() {
+  if (state_ == State::kOpening) {
+    Teardown(absl::OkStatus());
+    return;
+  }
+  if (state_ != State::kOpen) return;
+  state_ = State::kClosing;
+  shared_->closing.store(true, std::memory_order_release);
+  const int64_t linger = FiniteNs(options_.close_linger);
+  if (linger > 0) {
+    linger_timer_ = loop_->RunAfter(absl::Nanoseconds(linger), [this] {
+      linger_timer_ = runtime::TimerId();
+      Teardown(absl::OkStatus());
+    });
+  }
+  BeginGracefulClose();
+}
+
+absl::Status SessionBase::Connect(const InetAddress&) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("session ", id(), ": Connect is for connected UDP sessions"));
+}
+
+template <typename F>
+void SessionBase::Dispatch(F&& call) {
+  if (serial_ == nullptr) {
+    call();
+  } else {
+    serial_->Execute(std::forward<F>(call));
+  }
+}
+
+absl::StatusOr<size_t> SessionBase::DecodeAndDeliver(absl::string_view bytes,
+                                                     const InetAddress& from) {
+  size_t used = 0;
+  while (used < bytes.size() && state_ == State::kOpen) {
+    Package pkg;
+    absl::StatusOr<size_t> n = codec_->Decode(bytes.substr(used), &pkg);
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    used += *n;
+    DeliverMessage(pkg, from);
+  }
+  return used;
+}
+
+void SessionBase::DeliverMessage(Package& pkg, const InetAddress& from) {
+  Bump(shared_->packages_in, 1);
+  if (serial_ == nullptr) {
+    listener_->OnMessage(handle_, pkg, from);
+    return;
+  }
+  pkg.Own();
+  serial_->Execute([listener = listener_, handle = handle_, pkg = std::move(pkg), from]() mutable {
+    listener->OnMessage(handle, pkg, from);
+  });
+}
+
+void SessionBase::DeliverError(const absl::Status& error) {
+  if (state_ == State::kOpening) return;
+  if (state_ == State::kClosed && !errored_) return;  // nothing after OnClose
+  Dispatch([listener = listener_, handle = handle_, error] { listener->OnError(handle, error); });
+}
+
+void SessionBase::DeliverCron() {
+  if (state_ != State::kOpen) return;
+  Dispatch([listener = listener_, handle = handle_] { listener->OnCron(handle); });
+}
+
+void SessionBase::DeliverClose() {
+  Dispatch([listener = listener_, handle = handle_] { listener->OnClose(handle); });
+}
+
+void SessionBase::Teardown(const absl::Status& reason) {
+  if (state_ == State::kClosed) return;
+  const bool was_open = state_ != State::kOpening;
+  state_ = State::kClosed;
+  shared_->closing.store(true, std::memory_order_release);
+  StopTimers();
+  if (was_open) {
+    if (!reason.ok()) {
+      errored_ = true;
+      DeliverError(reason);
+      errored_ = false;
+    }
+    DeliverClose();
+  }
+  CancelIo();
+  if (on_closed_) on_closed_(this, reason.ok());
+  MaybeRelease();
+}
+
+void SessionBase::MaybeRelease() {
+  if (state_ != State::kClosed || release_scheduled_ || !IoIdle()) return;
+  release_scheduled_ = true;
+  LoopRegistry::Of(loop_).ReleaseLater(this);
+}
+
+void SessionBase::NoteRead(size_t bytes) {
+  Bump(shared_->bytes_in, bytes);
+  shared_->last_read_ns.store(loop_->NowNs(), std::memory_order_relaxed);
+}
+
+void SessionBase::NoteWritten(size_t bytes) {
+  Bump(shared_->bytes_out, bytes);
+  const int64_t now = loop_->NowNs();
+  shared_->last_write_ns.store(now, std::memory_order_relaxed);
+  write_progress_ns_ = now;
+  shared_->queued_bytes.fetch_sub(static_cast<int64_t>(bytes), std::memory_order_relaxed);
+}
+
+bool SessionBase::AdmitWrite(size_t adding, size_t reserved, absl::Status* error) {
+  // kOpening: OnOpen may already write (a greeting); the bytes leave once the session opens.
+  if (state_ != State::kOpen && (state_ != State::kOpening || listener_ == nullptr)) {
+    *error = SessionClosedError(id());
+    return false;
+  }
+  if (adding <= reserved) return true;
+  const int64_t extra = static_cast<int64_t>(adding - reserved);
+  if (!shared_->Reserve(extra)) {
+    *error = HighWaterError(id(), shared_->queued_bytes.load(std::memory_order_relaxed), extra,
+                            shared_->write_high_water);
+    return false;
+  }
+  return true;
+}
+
+void SessionBase::StartTimers() {
+  const int64_t cron = FiniteNs(options_.cron_period);
+  if (cron > 0) {
+    cron_timer_ = loop_->RunEvery(absl::Nanoseconds(cron), [this] { DeliverCron(); });
+  }
+  // One watchdog checks all three timeouts, at a quarter of the shortest: a timeout fires
+  // between 1x and 1.25x its value, and no timer is touched per message.
+  int64_t shortest = 0;
+  for (absl::Duration d : {options_.idle_timeout, options_.read_timeout, options_.write_timeout}) {
+    const int64_t ns = FiniteNs(d);
+    if (ns > 0 && (shortest == 0 || ns < shortest)) shortest = ns;
+  }
+  if (shortest > 0) {
+    watchdog_timer_ = loop_->RunEvery(absl::Nanoseconds(std::max<int64_t>(shortest / 4, 1'000'000)),
+                                      [this] { CheckTimeouts(); });
+  }
+}
+
+void SessionBase::StopTimers() {
+  for (runtime::TimerId* t : {&cron_timer_, &watchdog_timer_, &linger_timer_}) {
+    if (t->valid()) loop_->Cancel(*t);
+    *t = runtime::TimerId();
+  }
+}
+
+void SessionBase::CheckTimeouts() {
+  if (state_ != State::kOpen && state_ != State::kClosing) return;
+  const int64_t now = loop_->NowNs();
+  const int64_t idle = FiniteNs(options_.idle_timeout);
+  const int64_t read = FiniteNs(options_.read_timeout);
+  const int64_t write = FiniteNs(options_.write_timeout);
+  const int64_t last_read = shared_->last_read_ns.load(std::memory_order_relaxed);
+  if (idle > 0 && state_ == State::kOpen && now - last_read >= idle) {
+    Teardown(absl::DeadlineExceededError(absl::StrCat(
+        "session ", id(), ": idle timeout, nothing received for ", absl::FormatDuration(options_.idle_timeout))));
+    return;
+  }
+  if (read > 0 && HasPartialInput() && partial_since_ns_ != 0 && now - partial_since_ns_ >= read) {
+    Teardown(absl::DeadlineExceededError(absl::StrCat(
+        "session ", id(), ": read timeout, a package begun ",
+        absl::FormatDuration(absl::Nanoseconds(now - partial_since_ns_)), " ago is incomplete")));
+    return;
+  }
+  const int64_t queued = shared_->queued_bytes.load(std::memory_order_relaxed);
+  if (write > 0 && queued > 0 && now - write_progress_ns_ >= write) {
+    Teardown(absl::DeadlineExceededError(absl::StrCat(
+        "session ", id(), ": write timeout, ", queued, " queued bytes made no progress for ",
+        absl::FormatDuration(options_.write_timeout))));
+  }
+}
+
+}  // namespace ringnet::net::internal

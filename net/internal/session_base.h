@@ -1,0 +1,120 @@
+// SessionBase: what every session type shares, on its loop thread: configuration through the
+// NewSessionCallback, the listener and its optional serial executor, the codec, counters, the
+// cron and timeout timers, and the close sequence that guarantees exactly one OnClose and no
+// callback after it.
+//
+// Subclasses (TcpSession, UdpSession, WebSocketSession) provide the I/O through a few hooks.
+//
+// Loop thread only.
+#ifndef RINGNET_NET_INTERNAL_SESSION_BASE_H_
+#define RINGNET_NET_INTERNAL_SESSION_BASE_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "ringnet/codec/codec.h"
+#include "ringnet/net/executor.h"
+#include "ringnet/net/internal/loop_registry.h"
+#include "ringnet/net/internal/session_shared.h"
+#include "ringnet/net/session.h"
+#include "ringnet/runtime/event_loop.h"
+
+namespace ringnet::net::internal {
+
+class SessionBase : public SessionCore, public LoopOwned {
+ public:
+  SessionBase(runtime::EventLoop* loop, SessionKind kind);
+  ~SessionBase() override;
+
+  SessionHandle handle() const { return handle_; }
+  const std::shared_ptr<SessionShared>& shared() const { return shared_; }
+  uint64_t id() const { return shared_->id; }
+
+  // Runs `callback` on a fresh SessionConfig, applies it, calls OnOpen and starts I/O. An error
+  // from the callback or OnOpen rejects the session: it is closed without OnClose and released.
+  absl::Status Open(const NewSessionCallback& callback);
+
+  // Called once the session is closed (after OnClose, or on rejection), for endpoint bookkeeping.
+  // `clean` is false when the session ended with an error.
+  void set_on_closed(absl::AnyInvocable<void(SessionBase*, bool clean)> hook) {
+    on_closed_ = std::move(hook);
+  }
+
+  // SessionCore.
+  void Close() override;
+  void ReportError(const absl::Status& error) override { DeliverError(error); }
+  absl::Status Connect(const InetAddress& peer) override;
+  // LoopOwned: the loop is stopping.
+  void Abort() override { Teardown(absl::OkStatus()); }
+
+ protected:
+  enum class State { kOpening, kOpen, kClosing, kClosed };
+
+  // Hooks. StartIo arms the first receive after OnOpen; BeginGracefulClose starts the orderly
+  // shutdown (state is kClosing); CancelIo cancels whatever is in flight (state is kClosed);
+  // IoIdle says nothing is in flight any more.
+  virtual absl::Status StartIo() = 0;
+  virtual void BeginGracefulClose() = 0;
+  virtual void CancelIo() = 0;
+  virtual bool IoIdle() const = 0;
+  // Whether a partial package is waiting for its rest (for the read timeout).
+  virtual bool HasPartialInput() const { return false; }
+
+  // Decodes packages from the front of `bytes` and delivers each; returns the bytes used (the
+  // rest is a partial package), or the codec's error. Stops early if the session stops being
+  // open during a callback.
+  absl::StatusOr<size_t> DecodeAndDeliver(absl::string_view bytes, const InetAddress& from);
+  void DeliverMessage(Package& pkg, const InetAddress& from);
+  void DeliverError(const absl::Status& error);
+
+  // Closes now: OnError(reason) unless ok, OnClose, cancel I/O, release when idle. Idempotent.
+  void Teardown(const absl::Status& reason);
+  // Schedules the release once closed and idle. Call after every completion.
+  void MaybeRelease();
+
+  // Counters.
+  void NoteRead(size_t bytes);
+  void NoteWritten(size_t bytes);
+  // Checks the high-water mark for `adding` more bytes (already reserved bytes excepted) and
+  // counts them; false (with the status in `*error`) when refused.
+  bool AdmitWrite(size_t adding, size_t reserved, absl::Status* error);
+  // Records the time the first byte of a partial package arrived (0: none waiting).
+  void set_partial_since(int64_t ns) { partial_since_ns_ = ns; }
+  void NoteWriteProgress() { write_progress_ns_ = loop_->NowNs(); }
+
+  bool is_open() const { return state_ == State::kOpen; }
+
+  runtime::EventLoop* const loop_;
+  std::shared_ptr<SessionShared> shared_;
+  SessionHandle handle_;
+  State state_ = State::kOpening;
+  std::shared_ptr<EventListener> listener_;
+  std::shared_ptr<codec::Codec> codec_;
+  SessionOptions options_;
+
+ private:
+  void StartTimers();
+  void StopTimers();
+  void CheckTimeouts();
+  void DeliverCron();
+  void DeliverClose();
+  // Runs a listener call now, or in order on the executor.
+  template <typename F>
+  void Dispatch(F&& call);
+
+  std::shared_ptr<SerialExecutor> serial_;
+  absl::AnyInvocable<void(SessionBase*, bool)> on_closed_;
+  runtime::TimerId cron_timer_;
+  runtime::TimerId watchdog_timer_;
+  runtime::TimerId linger_timer_;
+  int64_t partial_since_ns_ = 0;
+  int64_t write_progress_ns_ = 0;
+  bool release_scheduled_ = false;
+  bool errored_ = false;
+};
+
+}  // namespace ringnet::net::internal
+
+#endif  // RINGNET_NET_INTERNAL_SESSION_BASE_H_

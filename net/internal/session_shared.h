@@ -1,0 +1,113 @@
+// The part of a session that handles share across threads, and the interface a session's loop
+// side implements for them.
+//
+// Lifetime: the loop owns the session object (a SessionCore); SessionShared is reference-counted
+// by the session and every SessionHandle. `core` is read and cleared only on the loop thread.
+// `attached` (under `mutex`) says the session still exists, so posting to its loop is safe: the
+// loop cannot finish while it owns sessions.
+#ifndef RINGNET_NET_INTERNAL_SESSION_SHARED_H_
+#define RINGNET_NET_INTERNAL_SESSION_SHARED_H_
+
+#include <any>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "ringnet/codec/package.h"
+#include "ringnet/net/inet_address.h"
+#include "ringnet/net/session.h"
+#include "ringnet/runtime/event_loop.h"
+
+namespace ringnet::net::internal {
+
+// A session's loop-thread operations, called by SessionHandle (directly on the loop thread, or
+// from a posted task). `reserved` is how many bytes the caller already counted in queued_bytes;
+// a write takes that reservation over, and gives it back if it fails.
+class SessionCore {
+ public:
+  virtual absl::Status WritePkg(Package&& pkg, const InetAddress* to, size_t reserved) = 0;
+  virtual absl::Status WriteBytes(absl::string_view bytes, const InetAddress* to,
+                                  size_t reserved) = 0;
+  virtual absl::Status WriteOwned(std::string&& bytes, const InetAddress* to,
+                                  size_t reserved) = 0;
+  virtual absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts,
+                                       size_t reserved) = 0;
+  virtual absl::Status Connect(const InetAddress& peer) = 0;
+  virtual void Close() = 0;
+  // Reports the failure of an operation that was posted from another thread (OnError).
+  virtual void ReportError(const absl::Status& error) = 0;
+
+ protected:
+  ~SessionCore() = default;
+};
+
+struct SessionShared : std::enable_shared_from_this<SessionShared> {
+  SessionShared(uint64_t id, runtime::EventLoop* loop, SessionKind kind)
+      : id(id), loop(loop), kind(kind) {}
+
+  const uint64_t id;
+  runtime::EventLoop* const loop;
+  const SessionKind kind;
+
+  SessionCore* core = nullptr;  // loop thread only
+
+  // Writes are refused once closing starts; closed once OnClose has been delivered.
+  std::atomic<bool> closing{false};
+  // Bytes accepted for writing and not yet sent, across threads (the high-water check).
+  std::atomic<int64_t> queued_bytes{0};
+  int64_t write_high_water = 16 << 20;  // set before the session opens
+
+  // Counters, written by the loop thread only (relaxed loads elsewhere).
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+  std::atomic<uint64_t> packages_in{0};
+  std::atomic<uint64_t> packages_out{0};
+  std::atomic<int64_t> opened_ns{0};
+  std::atomic<int64_t> last_read_ns{0};
+  std::atomic<int64_t> last_write_ns{0};
+  std::atomic<int64_t> active_ns{0};
+
+  mutable std::mutex mutex;
+  bool attached = true;  // guarded by mutex
+  InetAddress local;     // guarded by mutex
+  InetAddress remote;    // guarded by mutex
+  absl::flat_hash_map<std::string, std::any> attributes;  // guarded by mutex
+
+  // Runs `task` on the loop thread with the session's core, if the session still exists.
+  // Returns false if it no longer does. Thread-safe.
+  bool PostToCore(absl::AnyInvocable<void(SessionCore&)> task);
+
+  // Tries to count `n` more queued bytes against the high-water mark. Thread-safe.
+  bool Reserve(int64_t n);
+  void Unreserve(int64_t n) { queued_bytes.fetch_sub(n, std::memory_order_relaxed); }
+};
+
+// Adds `n` to a counter only the loop thread writes: no locked instruction on the hot path.
+inline void Bump(std::atomic<uint64_t>& counter, uint64_t n) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// Makes handles for the net/ internals.
+class SessionAccess {
+ public:
+  static SessionHandle MakeHandle(std::shared_ptr<SessionShared> shared) {
+    return SessionHandle(std::move(shared));
+  }
+  static const std::shared_ptr<SessionShared>& Shared(const SessionHandle& h) {
+    return h.shared_;
+  }
+};
+
+// The statuses every session type returns for the same misuse.
+absl::Status SessionClosedError(uint64_t id);
+absl::Status HighWaterError(uint64_t id, int64_t queued, int64_t adding, int64_t limit);
+
+}  // namespace ringnet::net::internal
+
+#endif  // RINGNET_NET_INTERNAL_SESSION_SHARED_H_

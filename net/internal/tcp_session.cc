@@ -1,0 +1,263 @@
+#include "ringnet/net/internal/tcp_session.h"
+
+#include <liburing.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace ringnet::net::internal {
+
+TcpSession::TcpSession(runtime::EventLoop* loop, UniqueFd fd, SessionKind kind)
+    : SessionBase(loop, kind), fd_(std::move(fd)), queue_(&LoopRegistry::Of(loop)) {
+  absl::StatusOr<InetAddress> local = LocalAddressOf(fd_.get());
+  absl::StatusOr<InetAddress> remote = PeerAddressOf(fd_.get());
+  if (remote.ok()) peer_ = *remote;
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  if (local.ok()) shared_->local = *local;
+  shared_->remote = peer_;
+}
+
+TcpSession::~TcpSession() = default;
+
+absl::Status TcpSession::StartIo() {
+  if (options_.tcp_no_delay) {
+    // Best effort: a failure only costs latency.
+    (void)SetTcpNoDelay(fd_.get(), true);
+  }
+  absl::StatusOr<runtime::BufferRing*> buffers = loop_->GetBufferRing(kStreamBufferSize);
+  if (!buffers.ok()) return buffers.status();
+  buffers_ = *buffers;
+  ArmRecv();
+  return absl::OkStatus();
+}
+
+void TcpSession::ArmRecv() {
+  if (recv_armed_ || state_ == State::kClosed || peer_eof_) return;
+  recv_armed_ = true;
+  loop_->SubmitRecvMultishot(&recv_op_, fd_.get(), buffers_->group_id());
+}
+
+void TcpSession::OnRecv(int32_t result, uint32_t flags) {
+  const bool more = (flags & IORING_CQE_F_MORE) != 0;
+  if (!more) recv_armed_ = false;
+  if (result > 0 && runtime::BufferRing::HasBuffer(flags)) {
+    const uint16_t id = runtime::BufferRing::BufferId(flags);
+    char* data = buffers_->Take(id);
+    HandleBytes(absl::string_view(data, static_cast<size_t>(result)));
+    buffers_->Recycle(id);
+    if (!more) ArmRecv();
+  } else if (result == 0) {
+    OnPeerEof();
+  } else if (result == -ENOBUFS) {
+    // Every buffer was taken by a burst; they are back by now (each is recycled right after its
+    // bytes are handled), so re-arm at the end of this iteration.
+    buffers_->NoteExhausted();
+    loop_->Defer([this] { ArmRecv(); });
+  } else if (result == -ECANCELED) {
+    Teardown(absl::OkStatus());  // no-op when we cancelled it; else the loop is stopping
+  } else {
+    Teardown(SocketError("recv", -result));
+  }
+  MaybeRelease();
+}
+
+void TcpSession::HandleBytes(absl::string_view bytes) {
+  NoteRead(bytes.size());
+  if (state_ != State::kOpen) return;  // closing: input is drained, not delivered
+  absl::StatusOr<size_t> used;
+  if (input_.empty()) {
+    // Fast path: decode straight from the receive buffer; keep only a partial package's bytes.
+    used = Consume(bytes);
+    if (used.ok() && *used < bytes.size() && state_ == State::kOpen) {
+      input_.assign(bytes.data() + *used, bytes.size() - *used);
+      set_partial_since(loop_->NowNs());
+    }
+  } else {
+    input_.append(bytes.data(), bytes.size());
+    used = Consume(input_);
+    if (used.ok()) {
+      input_.erase(0, *used);
+      if (*used > 0) set_partial_since(input_.empty() ? 0 : loop_->NowNs());
+    }
+  }
+  if (!used.ok()) {
+    Teardown(used.status());
+    return;
+  }
+  if (input_.size() > options_.max_msg_len) {
+    Teardown(absl::ResourceExhaustedError(absl::StrCat(
+        "session ", id(), ": a package still incomplete after ", input_.size(),
+        " bytes exceeds max_msg_len ", options_.max_msg_len)));
+    return;
+  }
+  if (input_.empty()) {
+    set_partial_since(0);
+    if (input_.capacity() > kStreamBufferSize) std::string().swap(input_);
+  }
+}
+
+absl::StatusOr<size_t> TcpSession::Consume(absl::string_view bytes) {
+  return DecodeAndDeliver(bytes, peer_);
+}
+
+void TcpSession::OnPeerEof() {
+  peer_eof_ = true;
+  if (state_ == State::kOpen) {
+    // The peer finished sending: close as getty does, but flush our replies first.
+    Close();
+  } else {
+    MaybeFinishClose();
+  }
+}
+
+absl::Status TcpSession::Admit(size_t bytes, size_t reserved) {
+  absl::Status error;
+  if (!AdmitWrite(bytes, reserved, &error)) {
+    if (reserved > 0) shared_->Unreserve(static_cast<int64_t>(reserved));
+    return error;
+  }
+  if (queue_.empty()) NoteWriteProgress();
+  return absl::OkStatus();
+}
+
+absl::Status TcpSession::WritePkg(Package&& pkg, const InetAddress*, size_t reserved) {
+  const size_t pkg_size = pkg.size();
+  if (absl::Status admitted = Admit(pkg_size, reserved); !admitted.ok()) return admitted;
+  const size_t before = queue_.size();
+  absl::Status encoded = EncodeOnto(std::move(pkg), queue_);
+  const size_t added = queue_.size() - before;
+  // Settle the reservation (made for the package's size) against the encoded size.
+  const size_t counted = std::max(pkg_size, reserved);
+  if (added > counted) {
+    shared_->queued_bytes.fetch_add(static_cast<int64_t>(added - counted), std::memory_order_relaxed);
+  } else if (added < counted) {
+    shared_->Unreserve(static_cast<int64_t>(counted - added));
+  }
+  if (!encoded.ok()) return encoded;
+  Bump(shared_->packages_out, 1);
+  ScheduleFlush();
+  return absl::OkStatus();
+}
+
+absl::Status TcpSession::EncodeOnto(Package&& pkg, WriteQueue& queue) {
+  return queue.AppendWith(pkg.size() + 16,
+                          [&](std::string* out) { return codec_->Encode(pkg, out); });
+}
+
+absl::Status TcpSession::WriteBytes(absl::string_view bytes, const InetAddress*, size_t reserved) {
+  if (absl::Status admitted = Admit(bytes.size(), reserved); !admitted.ok()) return admitted;
+  queue_.Append(bytes);
+  ScheduleFlush();
+  return absl::OkStatus();
+}
+
+absl::Status TcpSession::WriteOwned(std::string&& bytes, const InetAddress*, size_t reserved) {
+  if (absl::Status admitted = Admit(bytes.size(), reserved); !admitted.ok()) return admitted;
+  if (bytes.size() >= WriteQueue::kCoalesceLimit) {
+    queue_.AppendOwned(std::move(bytes));
+  } else {
+    queue_.Append(bytes);
+  }
+  ScheduleFlush();
+  return absl::OkStatus();
+}
+
+absl::Status TcpSession::WriteBytesArray(absl::Span<const absl::string_view> parts,
+                                         size_t reserved) {
+  size_t total = 0;
+  for (absl::string_view p : parts) total += p.size();
+  if (absl::Status admitted = Admit(total, reserved); !admitted.ok()) return admitted;
+  for (absl::string_view p : parts) queue_.Append(p);
+  ScheduleFlush();
+  return absl::OkStatus();
+}
+
+void TcpSession::QueueControlBytes(absl::string_view bytes) {
+  if (state_ == State::kClosed) return;
+  if (queue_.empty()) NoteWriteProgress();
+  shared_->queued_bytes.fetch_add(static_cast<int64_t>(bytes.size()), std::memory_order_relaxed);
+  queue_.Append(bytes);
+  ScheduleFlush();
+}
+
+void TcpSession::ScheduleFlush() {
+  if (flush_scheduled_ || send_in_flight_) return;
+  flush_scheduled_ = true;
+  // At the end of the iteration, so every write made meanwhile leaves in the same send.
+  loop_->Defer([this] {
+    flush_scheduled_ = false;
+    Flush();
+  });
+}
+
+void TcpSession::Flush() {
+  if (send_in_flight_ || queue_.empty() || state_ == State::kClosed) return;
+  size_t bytes = 0;
+  const int n = queue_.Gather(iov_, kMaxIov, &bytes);
+  send_in_flight_ = true;
+  if (n == 1) {
+    loop_->SubmitSend(&send_op_, fd_.get(), iov_[0].iov_base, iov_[0].iov_len, MSG_NOSIGNAL);
+  } else {
+    msg_ = msghdr{};
+    msg_.msg_iov = iov_;
+    msg_.msg_iovlen = static_cast<size_t>(n);
+    loop_->SubmitSendmsg(&send_op_, fd_.get(), &msg_, MSG_NOSIGNAL);
+  }
+}
+
+void TcpSession::OnSend(int32_t result, uint32_t) {
+  send_in_flight_ = false;
+  if (result >= 0) {
+    queue_.Consume(static_cast<size_t>(result));
+    NoteWritten(static_cast<size_t>(result));
+    if (state_ != State::kClosed) {
+      if (!queue_.empty()) {
+        ScheduleFlush();
+      } else {
+        MaybeFinishClose();
+      }
+    }
+  } else if (result == -ECANCELED) {
+    Teardown(absl::OkStatus());
+  } else {
+    Teardown(SocketError("send", -result));
+  }
+  MaybeRelease();
+}
+
+void TcpSession::BeginGracefulClose() { MaybeFinishClose(); }
+
+void TcpSession::MaybeFinishClose() {
+  if (state_ != State::kClosing || send_in_flight_ || !queue_.empty() || flush_scheduled_) return;
+  if (peer_eof_) {
+    Teardown(absl::OkStatus());
+    return;
+  }
+  if (!fin_sent_) {
+    // Our side is done: send FIN, then wait (within the linger bound) for the peer's FIN, so
+    // that closing never resets data the peer has not read yet.
+    fin_sent_ = true;
+    if (::shutdown(fd_.get(), SHUT_WR) != 0) Teardown(absl::OkStatus());
+  }
+}
+
+void TcpSession::CancelIo() {
+  // The queue stays until destruction: a send in flight may still read its buffers.
+  if (recv_armed_) {
+    ++cancels_;
+    loop_->SubmitCancel(&recv_op_, &cancel_op_);
+  }
+  if (send_in_flight_) {
+    ++cancels_;
+    loop_->SubmitCancel(&send_op_, &cancel_op_);
+  }
+}
+
+void TcpSession::OnCancelled(int32_t, uint32_t) {
+  --cancels_;
+  MaybeRelease();
+}
+
+}  // namespace ringnet::net::internal

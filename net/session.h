@@ -1,0 +1,207 @@
+// Sessions: one connection (TCP, WebSocket) or one datagram socket (UDP), in getty's model.
+//
+// A session has an event listener (what happens: open, message, error, cron, close) and a codec
+// (how bytes become packages and back). Endpoints (TcpServer, TcpClient, UdpEndpoint, ...) create
+// sessions and pass each to a NewSessionCallback that configures it, like getty's
+// `NewSessionCallback`. Every session type is used through the same `SessionHandle`.
+//
+// Example:
+//
+//   class Echo : public EventListener {
+//     void OnMessage(const SessionHandle& s, Package& pkg, const InetAddress& from) override {
+//       s.WritePkg(std::move(pkg));
+//     }
+//   };
+//   auto echo = std::make_shared<Echo>();
+//   options.new_session = [echo](SessionConfig& config) {
+//     config.listener = echo;
+//     config.codec = std::make_shared<LengthFieldCodec>(1 << 20);
+//     config.options.idle_timeout = absl::Minutes(5);
+//     return absl::OkStatus();
+//   };
+//
+// Threading: a session lives on one event loop; its callbacks run on that loop's thread (or, with
+// an executor, serially on the executor). A SessionHandle may be copied, kept, and called from
+// any thread; calls after the session closed fail with FailedPrecondition.
+#ifndef RINGNET_NET_SESSION_H_
+#define RINGNET_NET_SESSION_H_
+
+#include <any>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "ringnet/codec/codec.h"
+#include "ringnet/codec/package.h"
+#include "ringnet/net/executor.h"
+#include "ringnet/net/inet_address.h"
+#include "ringnet/runtime/event_loop.h"
+
+namespace ringnet::net {
+
+using codec::Package;
+
+namespace internal {
+struct SessionShared;
+class SessionAccess;
+}  // namespace internal
+
+enum class SessionKind {
+  kTcp,
+  kUdp,           // unconnected: every datagram names its peer
+  kUdpConnected,  // connected(2): one peer, kept by the kernel
+  kWebSocket,
+};
+
+// Returns "tcp", "udp", "udp-connected" or "websocket".
+absl::string_view SessionKindName(SessionKind kind);
+
+// Counters and times of one session (getty's Stat, with 64-bit counters).
+struct SessionStat {
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t packages_in = 0;
+  uint64_t packages_out = 0;
+  uint64_t queued_bytes = 0;  // accepted for writing, not yet sent
+  absl::Time opened;
+  absl::Time last_read;
+  absl::Time last_write;
+};
+
+// A reference to a session, safe to copy, keep, and call from any thread. Called on the session's
+// loop thread (e.g. from a callback), calls act at once; from other threads they are posted to the
+// loop. A default-constructed handle names no session.
+class SessionHandle {
+ public:
+  SessionHandle() = default;
+
+  // Encodes `pkg` with the session's codec and queues the bytes. Fails with FailedPrecondition
+  // once the session is closing, ResourceExhausted if the queue would pass its high-water mark
+  // (nothing is queued then, and nothing already queued is lost), or the codec's error.
+  // Thread-safe.
+  absl::Status WritePkg(Package pkg) const;
+  // Queues raw bytes, bypassing the codec (getty's WriteBytes). Thread-safe.
+  absl::Status WriteBytes(absl::string_view bytes) const;
+  // Queues raw bytes the caller gives away (no copy when called on the loop thread).
+  absl::Status WriteBytes(std::string&& bytes) const;
+  absl::Status WriteBytes(const char* bytes) const { return WriteBytes(absl::string_view(bytes)); }
+  // Queues several buffers; they leave in the same system call as the rest of the queue.
+  absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts) const;
+
+  // Unconnected UDP only: writes one datagram to `peer`. Connected sessions refuse an explicit
+  // peer (getty/Go: "use of WriteTo with pre-connected connection"); unconnected ones refuse the
+  // calls above (no destination). Thread-safe.
+  absl::Status WritePkgTo(Package pkg, const InetAddress& peer) const;
+  absl::Status WriteBytesTo(absl::string_view bytes, const InetAddress& peer) const;
+
+  // Connected UDP only: connects the socket to a new peer (re-connect(2)). Thread-safe; from
+  // other threads the switch happens asynchronously and errors reach OnError.
+  absl::Status Connect(const InetAddress& peer) const;
+
+  // Closes gracefully: stops delivering input, sends what is queued (bounded by the linger
+  // option), then closes. OnClose follows. Thread-safe; idempotent.
+  void Close() const;
+
+  // Whether the session is closing or closed. Thread-safe.
+  bool IsClosed() const;
+  // Unique per process; 0 for an empty handle. Thread-safe.
+  uint64_t id() const;
+  SessionKind kind() const;
+  // The loop the session lives on (nullptr for an empty handle).
+  runtime::EventLoop* loop() const;
+  InetAddress LocalAddress() const;
+  // The peer (TCP, WebSocket, connected UDP); unspecified for unconnected UDP.
+  InetAddress RemoteAddress() const;
+  SessionStat Stat() const;
+
+  // Key/value attributes (getty's session attributes). Thread-safe.
+  void SetAttribute(std::string key, std::any value) const;
+  std::optional<std::any> GetAttribute(absl::string_view key) const;
+  void RemoveAttribute(absl::string_view key) const;
+
+  // getty's UpdateActive/GetActive: an application-defined "last active" time. Thread-safe.
+  void UpdateActive() const;
+  absl::Time GetActive() const;
+
+  explicit operator bool() const { return shared_ != nullptr; }
+  friend bool operator==(const SessionHandle& a, const SessionHandle& b) {
+    return a.shared_ == b.shared_;
+  }
+
+ private:
+  friend class internal::SessionAccess;
+  explicit SessionHandle(std::shared_ptr<internal::SessionShared> shared)
+      : shared_(std::move(shared)) {}
+
+  std::shared_ptr<internal::SessionShared> shared_;
+};
+
+// What happens to a session. Callbacks run on the session's loop thread (or its executor), never
+// concurrently for one session, and never after OnClose.
+class EventListener {
+ public:
+  virtual ~EventListener() = default;
+  // The session is ready. An error rejects it: it is closed without OnClose.
+  virtual absl::Status OnOpen(const SessionHandle& session);
+  // The session is closed (exactly once per opened session).
+  virtual void OnClose(const SessionHandle& session);
+  // Something failed: the status names the operation and the cause ("recv (ECONNRESET)...").
+  // A fatal error is followed by OnClose; a dropped UDP datagram is not.
+  virtual void OnError(const SessionHandle& session, const absl::Status& error);
+  // Every `cron_period` while the session is open (getty's OnCron; heartbeats go here).
+  virtual void OnCron(const SessionHandle& session);
+  // One decoded package. Its bytes may borrow the receive buffer: they are valid until this
+  // returns; move or copy the package (or call pkg.Own()) to keep it. `from` is the peer that
+  // sent it (the datagram's sender for unconnected UDP).
+  virtual void OnMessage(const SessionHandle& session, Package& pkg, const InetAddress& from) = 0;
+};
+
+struct SessionOptions {
+  // A package whose first bytes arrived must be complete within this long (slow-loris guard).
+  absl::Duration read_timeout = absl::InfiniteDuration();
+  // Queued bytes must make progress within this long, else the session closes.
+  absl::Duration write_timeout = absl::InfiniteDuration();
+  // Close when nothing arrives for this long.
+  absl::Duration idle_timeout = absl::InfiniteDuration();
+  // OnCron period; infinite: no cron.
+  absl::Duration cron_period = absl::InfiniteDuration();
+  // Bound on a package being received (bytes buffered for one partial package). Codecs enforce
+  // their own limits from headers; this bounds whatever they buffer.
+  size_t max_msg_len = 4 << 20;
+  // Bound on bytes queued for sending; a write past it fails with ResourceExhausted.
+  size_t write_high_water = 16 << 20;
+  // How long Close() may spend sending what is queued and waiting for the peer's FIN.
+  absl::Duration close_linger = absl::Seconds(5);
+  // If set, listener callbacks run there (see executor.h). Must outlive the session.
+  Executor* executor = nullptr;
+  // TCP_NODELAY on TCP sessions.
+  bool tcp_no_delay = true;
+  // UDP: the largest datagram accepted for sending (65507 for IPv4, 65527 for IPv6).
+  size_t max_datagram = 65507;
+};
+
+// What a NewSessionCallback fills in for a new session.
+struct SessionConfig {
+  // The new session (for its id, addresses and attributes); not open yet.
+  SessionHandle session;
+  // Required.
+  std::shared_ptr<EventListener> listener;
+  // Defaults to RawCodec.
+  std::shared_ptr<codec::Codec> codec;
+  SessionOptions options;
+};
+
+// Configures or rejects (by returning an error) each new session; getty's NewSessionCallback.
+// Called on the session's loop thread, possibly on several loops at once.
+using NewSessionCallback = std::function<absl::Status(SessionConfig& config)>;
+
+}  // namespace ringnet::net
+
+#endif  // RINGNET_NET_SESSION_H_

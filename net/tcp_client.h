@@ -1,0 +1,100 @@
+// TcpClient: keeps N TCP sessions connected to one server (getty's NewTCPClient with
+// WithConnectionNumber and WithReconnectInterval).
+//
+// Each connection slot connects (with a timeout), opens a session through the NewSessionCallback,
+// and when the session closes or a connect fails, reconnects after a capped exponential backoff
+// (with a little jitter, so a restarted server is not hit by every client at once). A slot gives
+// up after `max_reconnect_attempts` consecutive failures; a session that opened resets the count.
+//
+// Example:
+//
+//   TcpClientOptions options;
+//   options.server = *InetAddress::Parse("127.0.0.1:9000");
+//   options.connections = 4;
+//   options.new_session = [listener](SessionConfig& config) {
+//     config.listener = listener;
+//     return absl::OkStatus();
+//   };
+//   absl::StatusOr<std::unique_ptr<TcpClient>> client = TcpClient::Create(group.get(), options);
+//
+// Thread safety: all methods are thread-safe. Destroy the client before its EventLoopGroup, and
+// not from one of the group's loop threads.
+#ifndef RINGNET_NET_TCP_CLIENT_H_
+#define RINGNET_NET_TCP_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ringnet/net/inet_address.h"
+#include "ringnet/net/session.h"
+#include "ringnet/runtime/event_loop_group.h"
+
+namespace ringnet::net {
+
+namespace internal {
+class Connector;
+}  // namespace internal
+
+struct TcpClientOptions {
+  // The server to connect to.
+  InetAddress server;
+  // Sessions to keep open (spread over the group's loops).
+  int connections = 1;
+  // Configures (or rejects) each new session. Required.
+  NewSessionCallback new_session;
+  absl::Duration connect_timeout = absl::Seconds(5);
+  // Reconnect after a failed connect or a closed session.
+  bool reconnect = true;
+  // Also reconnect after a clean close (EOF or Close(), no error).
+  bool reconnect_after_clean_close = true;
+  // Backoff: initial, doubled per consecutive failure, capped.
+  absl::Duration reconnect_initial_backoff = absl::Milliseconds(100);
+  absl::Duration reconnect_max_backoff = absl::Seconds(10);
+  // Consecutive failed connects before a slot gives up; 0: never give up.
+  int max_reconnect_attempts = 0;
+  // Connect failures and other endpoint-level errors, on a loop thread. Optional.
+  std::function<void(const absl::Status&)> on_error;
+};
+
+class TcpClient {
+ public:
+  // Starts connecting every slot. Returns errors in the options; connect failures go to
+  // `on_error` and the reconnect logic.
+  static absl::StatusOr<std::unique_ptr<TcpClient>> Create(runtime::EventLoopGroup* group,
+                                                           TcpClientOptions options);
+  TcpClient(const TcpClient&) = delete;
+  TcpClient& operator=(const TcpClient&) = delete;
+  // Close(), then waits for everything to finish.
+  ~TcpClient();
+
+  // Stops reconnecting and closes the sessions gracefully. Idempotent; returns at once.
+  void Close();
+  // Waits until all slots and sessions are gone; false on timeout or from a loop thread.
+  bool WaitClosed(absl::Duration timeout = absl::InfiniteDuration());
+
+  // Open sessions right now.
+  size_t session_count() const;
+  std::vector<SessionHandle> Sessions() const;
+
+  struct Stats {
+    uint64_t connect_attempts = 0;
+    uint64_t connect_failures = 0;
+    uint64_t sessions_opened = 0;
+  };
+  Stats stats() const;
+
+ private:
+  friend class internal::Connector;
+  struct State;
+  explicit TcpClient(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace ringnet::net
+
+#endif  // RINGNET_NET_TCP_CLIENT_H_
