@@ -114,11 +114,11 @@ class Connector final : public EndpointObject {
     session_ = session;
     state_->endpoint.Retain();
     session->set_on_closed([this](SessionBase* s, bool clean) { OnSessionClosed(s, clean); });
-    absl::Status opened = session->Open(options().new_session);
-    if (opened.ok()) {
+    // Listed before OnOpen runs (a rejected session is removed again by the hook above).
+    state_->endpoint.AddSession(session->handle());
+    if (session->Open(options().new_session).ok()) {
       failures_ = 0;
       state_->opened.fetch_add(1, std::memory_order_relaxed);
-      if (session_ != nullptr) state_->endpoint.AddSession(session->handle());
     }
   }
 

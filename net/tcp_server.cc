@@ -127,9 +127,10 @@ class TcpListener final : public EndpointObject {
       state_->endpoint.Release();
       MaybeFinish();
     });
+    // Listed before OnOpen runs (a rejected session is removed again by the hook above).
+    state_->endpoint.AddSession(session->handle());
     if (session->Open(state_->options.new_session).ok()) {
       state_->accepted.fetch_add(1, std::memory_order_relaxed);
-      if (sessions_.contains(session)) state_->endpoint.AddSession(session->handle());
     } else {
       state_->rejected.fetch_add(1, std::memory_order_relaxed);
     }

@@ -71,12 +71,14 @@ absl::Status SessionBase::Open(const NewSessionCallback& callback) {
     return io;
   }
   StartTimers();
+  if (close_after_open_) Close();
   return absl::OkStatus();
 }
 
 void SessionBase::Close() {
   if (state_ == State::kOpening) {
-    Teardown(absl::OkStatus());
+    // Called from OnOpen: close gracefully once open, so what OnOpen wrote still leaves.
+    close_after_open_ = true;
     return;
   }
   if (state_ != State::kOpen) return;

@@ -112,6 +112,7 @@ class SessionBase : public SessionCore, public LoopOwned {
   int64_t partial_since_ns_ = 0;
   int64_t write_progress_ns_ = 0;
   bool release_scheduled_ = false;
+  bool close_after_open_ = false;
   bool errored_ = false;
 };
 
