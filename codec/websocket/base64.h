@@ -1,13 +1,13 @@
 // Base64 (RFC 4648 section 4, standard alphabet, with padding) for the
 // WebSocket handshake: Sec-WebSocket-Key and Sec-WebSocket-Accept.
 //
-// Decoding is strict, as a header value must be: no whitespace, no line breaks,
-// padding required, and the unused bits of the last character must be zero (one
-// canonical encoding).
+// Decoding is strict, as a header value must be: no whitespace, no line
+// breaks, padding required, and the unused bits of the last character must be
+// zero (one canonical encoding).
 //
 // Example:
 //
-//   std::string encoded = Base64Encode("hello");        // "aGVsbG8="
+//   std::string encoded = Base64Encode("hello");  // "aGVsbG8="
 //   std::optional<std::string> decoded = Base64Decode(encoded);
 //
 // Thread-safe: pure functions.

@@ -2,8 +2,8 @@
 // and 4.2.2): build the HTTP/1.1 upgrade request, then validate the server's
 // response.
 //
-// The response is validated on whatever has been read so far: incomplete means
-// read more. Validation requires status 101, "websocket" in Upgrade and
+// The response is validated on whatever has been read so far: incomplete
+// means read more. Validation requires status 101, "websocket" in Upgrade and
 // "upgrade" in Connection (both case-insensitive), Sec-WebSocket-Accept
 // matching the key, a Sec-WebSocket-Protocol (if any) that was offered, and no
 // Sec-WebSocket-Extensions (none is offered). Bytes after the response in the
@@ -11,18 +11,19 @@
 //
 // Errors: kFailedPrecondition when the server answered another status (the
 // message names it, e.g. "websocket: server answered 403 instead of 101"),
-// kResourceExhausted for a head over the limits, kInvalidArgument for anything
-// malformed or not matching.
+// kResourceExhausted for a head over the limits, kInvalidArgument for
+// anything malformed or not matching.
 //
 // Example:
 //
 //   std::string key = GenerateClientKey();
 //   absl::StatusOr<std::string> request =
-//       BuildUpgradeRequest("example.com:8080", "/chat", key, {"v1.chat"}, "");
+//       BuildUpgradeRequest("example.com:8080", "/chat", key, {"v1"}, "");
 //   Write(*request);
 //   absl::StatusOr<UpgradeResponse> response =
-//   ValidateUpgradeResponse(buffered, key, {"v1.chat"}); if (!response.ok())
-//   return Fail(response.status()); if (!response->complete) return ReadMore();
+//       ValidateUpgradeResponse(buffered, key, {"v1"});
+//   if (!response.ok()) return Fail(response.status());
+//   if (!response->complete) return ReadMore();
 //   StartFrames(buffered.substr(response->header_bytes));
 //
 // Thread-safe: pure functions.

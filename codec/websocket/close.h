@@ -1,17 +1,18 @@
 // WebSocket close codes, close frame payloads, and the mapping from errors to
 // close codes.
 //
-// A Close frame's payload is empty or a 2-byte big-endian status code followed
-// by a UTF-8 reason (RFC 6455 sections 5.5.1 and 7.4). Every error this codec
-// reports is an absl::Status whose code says which close code the connection
-// should be failed with:
+// A Close frame's payload is empty or a 2-byte big-endian status code
+// followed by a UTF-8 reason (RFC 6455 sections 5.5.1 and 7.4). Every error
+// this codec reports is an absl::Status whose code says which close code the
+// connection should be failed with:
 //
-//   absl status code         close code  meaning
-//   kInvalidArgument         1002        protocol error (malformed frame, bad
-//   close code, ...) kDataLoss                1007        invalid payload data
-//   (text that is not UTF-8) kPermissionDenied        1008        policy
-//   violation kResourceExhausted       1009        message too big OK 1000
-//   normal closure anything else            1011        internal error
+//   absl status code     close code  meaning
+//   kInvalidArgument     1002        protocol error (bad frame, bad close code)
+//   kDataLoss            1007        invalid payload (text that is not UTF-8)
+//   kPermissionDenied    1008        policy violation
+//   kResourceExhausted   1009        message too big
+//   OK                   1000        normal closure
+//   anything else        1011        internal error
 //
 // Example:
 //

@@ -10,12 +10,12 @@
 // Example:
 //
 //   std::string out;
-//   absl::Status s = AppendFrame(Opcode::kText, /*fin=*/true, "hello",
-//   Role::kServer, &out); s = AppendCloseFrame(kCloseGoingAway, "restarting",
-//   Role::kServer, &out);
+//   absl::Status s =
+//       AppendFrame(Opcode::kText, /*fin=*/true, "hello", Role::kServer, &out);
+//   s = AppendCloseFrame(kCloseGoingAway, "restarting", Role::kServer, &out);
 //   // Tests pin the masking key:
-//   s = AppendFrameWithKey(Opcode::kBinary, true, payload, MaskKey{1, 2, 3, 4},
-//   &out);
+//   s = AppendFrameWithKey(Opcode::kBinary, true, payload,
+//                          MaskKey{1, 2, 3, 4}, &out);
 //
 // Thread-safe: pure functions (the random key source is thread-safe).
 #ifndef RINGNET_CODEC_WEBSOCKET_FRAME_H_

@@ -5,8 +5,8 @@
 //
 // Example:
 //
-//   ComputeAcceptKey("dGhlIHNhbXBsZSBub25jZQ==") ==
-//   "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+//   std::string accept = ComputeAcceptKey("dGhlIHNhbXBsZSBub25jZQ==");
+//   // accept == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" (RFC 6455 section 1.3)
 //
 // Thread-safe: pure functions.
 #ifndef RINGNET_CODEC_WEBSOCKET_HANDSHAKE_H_

@@ -11,9 +11,9 @@
 //
 //   size_t end = 0;
 //   if (FindHead(buffered, 8192, &end) != HeadSearch::kComplete) return ...;
-//   absl::StatusOr<HttpHead> head = ParseHead(buffered.substr(0, end),
-//   /*max_fields=*/64); bool upgrade =
-//   ListContainsToken(head->Values("Connection"), "upgrade");
+//   absl::StatusOr<HttpHead> head =
+//       ParseHead(buffered.substr(0, end), /*max_fields=*/64);
+//   bool upgrade = ListContainsToken(head->Values("Connection"), "upgrade");
 //
 // Thread-safe: pure functions. Internal to codec/websocket.
 #ifndef RINGNET_CODEC_WEBSOCKET_HTTP_H_
@@ -49,10 +49,9 @@ size_t FindHeadEnd(absl::string_view buffered);
 
 enum class HeadSearch { kIncomplete, kComplete, kTooLarge };
 
-// Looks for a head of at most `max_bytes` at the start of `buffered`: kComplete
-// (its length in
-// `*length`), kIncomplete (no CRLF CRLF yet, fewer than `max_bytes` read) or
-// kTooLarge.
+// Looks for a head of at most `max_bytes` at the start of `buffered`:
+// kComplete (its length in `*length`), kIncomplete (no CRLF CRLF yet, fewer
+// than `max_bytes` read) or kTooLarge.
 HeadSearch FindHead(absl::string_view buffered, size_t max_bytes,
                     size_t* length);
 

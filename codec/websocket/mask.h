@@ -11,8 +11,8 @@
 //   MaskKey key = {0x37, 0xfa, 0x21, 0x3d};
 //   size_t offset = 0;
 //   offset = ApplyMask(chunk1.data(), chunk1.size(), key, offset);
-//   offset = ApplyMask(chunk2.data(), chunk2.size(), key, offset);  //
-//   continues the mask
+//   // Continues the mask where chunk1 left it:
+//   offset = ApplyMask(chunk2.data(), chunk2.size(), key, offset);
 //
 // Thread-safe: pure functions.
 #ifndef RINGNET_CODEC_WEBSOCKET_MASK_H_

@@ -215,8 +215,8 @@ char* MessageParser::ReadPayload(char* p, char* end, Callback on_message) {
 }
 
 void MessageParser::ReadControlPayload(char* p, size_t n, Callback on_message) {
-  if (remaining_ == 0 &&
-      control_len_ == 0) {  // the whole payload is here: no copy
+  if (remaining_ == 0 && control_len_ == 0) {
+    // The whole payload is in this chunk: deliver it without a copy.
     DeliverControl(absl::string_view(p, n), on_message);
     return;
   }

@@ -1,5 +1,5 @@
-// MessageParser: incremental WebSocket frame decoding and message assembly (RFC
-// 6455 5.2-5.5).
+// MessageParser: incremental WebSocket frame decoding and message assembly
+// (RFC 6455 sections 5.2-5.5).
 //
 // Feed it the bytes of a connection in pieces of any size, down to one byte at
 // a time; it calls back once per complete message: a text or binary message
@@ -7,26 +7,23 @@
 // the input yields exactly the same messages as feeding it whole. Input is
 // mutable so that unmasking happens in place: a frame that lies wholly inside
 // one `Feed` call and is not part of a fragmented message is delivered as a
-// view into the caller's buffer, with no copy. Partial headers, partial control
-// payloads and fragmented or partial data messages are buffered inside the
-// parser, never past `max_message_size`.
+// view into the caller's buffer, with no copy. Partial headers, partial
+// control payloads and fragmented or partial data messages are buffered
+// inside the parser, never past `max_message_size`.
 //
-// Checks (each failure is an error whose code maps to a close code through
-// `CloseCodeFor`):
-//   - protocol errors (1002): RSV bits set (no extension is negotiated),
-//   unknown opcodes,
-//     lengths not in their shortest encoding, a 64-bit length with its top bit
-//     set, a frame that is masked when it must not be or unmasked when it must
-//     be, a continuation frame outside a message, a new message inside a
-//     fragmented one, control frames over 125 bytes or fragmented, bad close
-//     payloads;
+// Checks; each failure is an error whose code maps to a close code through
+// `CloseCodeFor`:
+//   - protocol error (1002): RSV bits set (no extension is negotiated),
+//     unknown opcodes, lengths not in their shortest encoding, a 64-bit length
+//     with its top bit set, a frame masked when it must not be or unmasked
+//     when it must be, a continuation frame outside a message, a new message
+//     inside a fragmented one, control frames over 125 bytes or fragmented,
+//     bad close payloads;
 //   - invalid payload (1007): text that is not UTF-8, detected at the first
-//   impossible byte,
-//     even in a fragment long before the final one, or a text message ending
-//     mid-sequence;
+//     impossible byte, even in a fragment long before the final one, or a
+//     text message ending inside a code point;
 //   - message too big (1009): a reassembled message over `max_message_size`,
-//   detected from the
-//     frame header before any of that frame's payload is buffered.
+//     detected from the frame header, before any of its payload is buffered.
 // After an error the parser stays failed: every later `Feed` returns the same
 // error. After a close message it ignores whatever follows (RFC 6455 5.5.1:
 // nothing follows a Close frame).
@@ -34,11 +31,11 @@
 // Example:
 //
 //   MessageParser parser({.role = Role::kServer, .max_message_size = 1 << 20});
-//   absl::Status s = parser.Feed(absl::MakeSpan(buf, n), [&](const Message& m)
-//   {
+//   auto on_message = [&](const Message& m) {
 //     if (m.type == Opcode::kPing) Pong(m.payload);
 //     if (m.type == Opcode::kText) OnText(m.payload);  // copy it to keep it
-//   });
+//   };
+//   absl::Status s = parser.Feed(absl::MakeSpan(buf, n), on_message);
 //   if (!s.ok()) FailConnection(CloseCodeFor(s), s.message());
 //
 // Not thread-safe: one parser per connection, used by one thread.
@@ -70,9 +67,12 @@ struct ParserOptions {
 
 // One complete message. The views are valid only during the callback.
 struct Message {
-  Opcode type = Opcode::kBinary;  // kText, kBinary, kPing, kPong or kClose
-  absl::string_view payload;  // for kClose, the raw payload (code and reason)
-  ClosePayload close;  // for kClose: the parsed code (1005 if none) and reason
+  // kText, kBinary, kPing, kPong or kClose.
+  Opcode type = Opcode::kBinary;
+  // The payload; for kClose, the raw payload (code and reason).
+  absl::string_view payload;
+  // For kClose: the parsed code (1005 if there was none) and reason.
+  ClosePayload close;
 };
 
 class MessageParser {
@@ -141,10 +141,10 @@ class MessageParser {
   // The data message being assembled.
   bool in_message_ = false;
   Opcode message_type_ = Opcode::kBinary;
-  uint64_t message_size_ =
-      0;  // payload bytes announced by its frames' headers so far
-  std::vector<char>
-      message_;  // payload bytes received, when not delivered in place
+  // Payload bytes announced by the headers of its frames so far.
+  uint64_t message_size_ = 0;
+  // Payload bytes received, when not delivered in place.
+  std::vector<char> message_;
   Utf8Validator utf8_;
 };
 

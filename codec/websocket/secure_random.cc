@@ -97,8 +97,8 @@ void SecureRandomBytes(void* out, size_t len) {
     pool.generation = generation;
   }
   std::memcpy(dst, pool.bytes + pool.used, len);
-  std::memset(pool.bytes + pool.used, 0,
-              len);  // never hand out the same bytes twice
+  // Never hand out the same bytes twice.
+  std::memset(pool.bytes + pool.used, 0, len);
   pool.used += len;
 }
 

@@ -2,52 +2,54 @@
 // parse the client's HTTP/1.1 upgrade request, decide, and produce the exact
 // response bytes.
 //
-// `HandleUpgrade` does it all in one call on whatever has been read so far; the
-// steps are also public (`ParseUpgradeRequest`, `BuildUpgradeResponse`,
-// `BuildErrorResponse`). Bytes after the request in the same read (the client's
-// first frames) are never lost: the request records its length, and frames
-// start at `buffered.substr(request.header_bytes)`.
+// `HandleUpgrade` does it all in one call on whatever has been read so far;
+// the steps are also public (`ParseUpgradeRequest`, `BuildUpgradeResponse`,
+// `BuildErrorResponse`). Bytes after the request in the same read (the
+// client's first frames) are never lost: the request records its length, and
+// frames start at `buffered.substr(request.header_bytes)`.
 //
-// Rejections, each with the HTTP status answered:
-//   431  the head exceeds HandshakeLimits::max_header_bytes (with or without
-//   CRLF CRLF yet)
-//        or has more than max_header_fields fields;
-//   400  a malformed request line or header, not HTTP/1.1 or later (1.x, x >=
-//   1), a request
-//        target not starting with '/', Host missing or repeated, no "websocket"
-//        in Upgrade, no "upgrade" in Connection, Sec-WebSocket-Key missing,
-//        repeated or not base64 of 16 bytes, a request body (Content-Length
-//        other than 0, or Transfer-Encoding), a Sec-WebSocket-Protocol element
+// Rejections, with the HTTP status answered:
+//   431  the head exceeds HandshakeLimits::max_header_bytes (whether or not
+//        its CRLF CRLF has arrived) or has more than max_header_fields fields;
+//   400  a malformed request line or header line, a version other than
+//        HTTP/1.1 or a later 1.x, a request target not starting with '/',
+//        Host missing or repeated, no "websocket" in Upgrade, no "upgrade" in
+//        Connection, Sec-WebSocket-Key missing, repeated or not base64 of 16
+//        bytes, a request body (Content-Length other than 0, or
+//        Transfer-Encoding), Origin repeated, a Sec-WebSocket-Protocol element
 //        that is not a token;
 //   405  a method other than GET (the response carries "Allow: GET");
 //   426  Sec-WebSocket-Version missing or other than 13 (the response carries
 //        "Sec-WebSocket-Version: 13" and "Upgrade: websocket");
-//   403  the origin check hook returned false;
+//   403  the origin hook returned false;
 //   500  the subprotocol hook chose a protocol the client did not offer (a
-//   server bug).
-// Checks run in this order once the head is complete: 431/400 (syntax), 405,
-// 400 (target, Host, Upgrade, Connection), 426, 400 (key, body, Origin
-// repeated, protocols), 403, 500. Header names and the tokens "websocket" and
-// "upgrade" are case-insensitive; Connection may be a list ("keep-alive,
-// Upgrade"). Extension offers (e.g. permessage-deflate) are recorded and
-// declined: the response never has Sec-WebSocket-Extensions. Error responses
-// close the connection and carry a short text body naming the cause (never
-// request bytes).
+//        server bug, reported rather than ignored).
+// Once the head is complete the checks run in this order: syntax (431, 400),
+// method (405), target, Host, Upgrade, Connection (400), version (426), key,
+// body, Origin, protocols (400), origin hook (403), subprotocol hook (500).
+//
+// Header names and the tokens "websocket" and "upgrade" are case-insensitive;
+// Connection may be a list ("keep-alive, Upgrade"). Extension offers (e.g.
+// permessage-deflate) are recorded and declined: the response never has
+// Sec-WebSocket-Extensions. Error responses say "Connection: close" and carry
+// a short text body naming the cause (never echoing request bytes).
 //
 // Example:
 //
 //   UpgradeOptions options;
-//   options.check_origin = [](absl::string_view origin) { return origin ==
-//   "https://a.example"; }; options.select_subprotocol = [](const
-//   std::vector<std::string>& offered)
-//       -> std::optional<std::string> { return offered.front(); };
+//   options.check_origin = [](absl::string_view origin) {
+//     return origin == "https://app.example";
+//   };
+//   options.select_subprotocol = [](const std::vector<std::string>& offered) {
+//     return std::optional<std::string>(offered.front());
+//   };
 //   ServerHandshake h = HandleUpgrade(buffered, options);
 //   if (h.outcome == ServerHandshake::Outcome::kNeedMore) return ReadMore();
 //   Write(h.response);
-//   if (h.outcome == ServerHandshake::Outcome::kRejected) return
-//   CloseAfterWrite(); StartFrames(buffered.substr(h.request.header_bytes));
+//   if (h.outcome == ServerHandshake::Outcome::kRejected) return Close();
+//   StartFrames(buffered.substr(h.request.header_bytes));
 //
-// Thread-safe: pure functions (the hooks are called on the calling thread).
+// Thread-safe: pure functions (the hooks run on the calling thread).
 #ifndef RINGNET_CODEC_WEBSOCKET_SERVER_HANDSHAKE_H_
 #define RINGNET_CODEC_WEBSOCKET_SERVER_HANDSHAKE_H_
 
@@ -71,13 +73,14 @@ struct UpgradeRequest {
   std::string key;      // Sec-WebSocket-Key
   std::string version;  // Sec-WebSocket-Version ("13")
   std::string origin;   // Origin, or empty when absent
-  std::vector<std::string>
-      protocols;  // Sec-WebSocket-Protocol offers, in order
-  std::vector<std::string>
-      extensions;  // Sec-WebSocket-Extensions offers, raw (all declined)
-  std::vector<std::pair<std::string, std::string>>
-      headers;              // every field, as received
-  size_t header_bytes = 0;  // the request's length through CRLF CRLF
+  // Sec-WebSocket-Protocol offers, in order, from all such fields.
+  std::vector<std::string> protocols;
+  // Sec-WebSocket-Extensions offers, raw; all are declined.
+  std::vector<std::string> extensions;
+  // Every header field, as received (for Cookie, Authorization, ...).
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The request's length through CRLF CRLF: frames start there.
+  size_t header_bytes = 0;
 
   // The first value of header `name` (case-insensitive), or empty.
   absl::string_view Header(absl::string_view name) const;
@@ -122,13 +125,16 @@ struct UpgradeOptions {
 struct ServerHandshake {
   enum class Outcome { kNeedMore, kAccepted, kRejected };
   Outcome outcome = Outcome::kNeedMore;
-  int status = 0;        // 101, or the error status
-  std::string response;  // the exact bytes to write; after an error, close the
-                         // connection
-  std::string reason;    // kRejected: the cause, for logs
-  std::string subprotocol;  // kAccepted: the chosen subprotocol, or empty
-  UpgradeRequest
-      request;  // the request, when it parsed (frames start at header_bytes)
+  // 101, or the error status.
+  int status = 0;
+  // The exact bytes to write; after an error response, close the connection.
+  std::string response;
+  // kRejected: the cause, for logs.
+  std::string reason;
+  // kAccepted: the chosen subprotocol, or empty.
+  std::string subprotocol;
+  // The request, when it parsed; frames start at request.header_bytes.
+  UpgradeRequest request;
 };
 
 // Runs the hooks on a parsed request and builds the 101 response, or a 403/500

@@ -114,11 +114,12 @@ TEST(ServerHandshakeTest, CaseInsensitiveNamesAndTokensAndConnectionLists) {
       ParseUpgradeRequest(Request({{"Connection", "Upgrade, keep-alive"}}))
           .outcome,
       Outcome::kRequest);
+  // Fields after the end of the head are not part of it.
   EXPECT_EQ(
       ParseUpgradeRequest(Request({{"Connection", "keep-alive"}, {"X", "y"}}) +
                           "Connection: upgrade\r\n")
           .outcome,
-      Outcome::kRejected);  // fields after the head's end are not part of it
+      Outcome::kRejected);
 }
 
 TEST(ServerHandshakeTest, ExtensionOffersAreDeclined) {
@@ -236,8 +237,8 @@ TEST(ServerHandshakeTest, SubprotocolHook) {
   h = HandleUpgrade(Request({{"Sec-WebSocket-Protocol", "v1"}}), options);
   EXPECT_EQ(h.status, 101);
   EXPECT_FALSE(absl::StrContains(h.response, "Sec-WebSocket-Protocol"));
-  h = HandleUpgrade(Request(),
-                    options);  // nothing offered: the hook is not consulted
+  // Nothing offered: the hook is not consulted.
+  h = HandleUpgrade(Request(), options);
   EXPECT_EQ(h.status, 101);
 }
 

@@ -1,14 +1,14 @@
-// Sample WebSocket inputs shared by the unit tests, the fuzzers' seed corpus
-// (corpus_gen) and the benchmarks: frame streams, valid and invalid, and
-// upgrade requests and responses.
+// Sample WebSocket inputs shared by the unit tests and the fuzzers' seed
+// corpus (corpus_gen): frame streams, valid and invalid, and upgrade requests
+// and responses.
 //
 // Example:
 //
 //   for (const FrameStream& s : SampleFrameStreams()) {
 //     MessageParser parser({.role = s.role});
 //     std::string bytes = s.bytes;
-//     absl::Status status = parser.Feed(absl::MakeSpan(bytes), [](const
-//     Message&) {});
+//     absl::Status status =
+//         parser.Feed(absl::MakeSpan(bytes), [](const Message&) {});
 //   }
 //
 // Thread-safe: pure functions. Test-only.

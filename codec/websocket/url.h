@@ -25,10 +25,13 @@
 namespace ringnet::codec::websocket {
 
 struct WsUrl {
-  std::string host;  // without brackets for IPv6 ("::1"); names are lower-cased
+  // Lower-cased; without brackets for IPv6 ("::1").
+  std::string host;
   uint16_t port = 80;
-  std::string path;   // the resource name: path and query, starting with '/'
-  bool ipv6 = false;  // `host` is an IPv6 literal
+  // The resource name: path and query, starting with '/'.
+  std::string path;
+  // Whether `host` is an IPv6 literal.
+  bool ipv6 = false;
 
   // The Host header value: the host (bracketed if IPv6), with ":port" unless it
   // is 80.

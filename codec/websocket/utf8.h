@@ -4,17 +4,20 @@
 // A text message may arrive in many frames and each frame in many reads, and a
 // code point may be split anywhere. `Utf8Validator` keeps the state of an
 // unfinished sequence between calls and fails at the first byte that no valid
-// continuation could follow: overlong forms (C0 80, E0 80 80, F0 80 80 80),
-// UTF-16 surrogates (ED A0 80 .. ED BF BF), code points above U+10FFFF (F4 90
-// 80 80, F5..FF), and stray continuation bytes. ASCII is checked 8 bytes at a
-// time.
+// continuation could follow:
+//   - overlong forms (C0 80, E0 80 80, F0 80 80 80),
+//   - UTF-16 surrogates (ED A0 80 .. ED BF BF),
+//   - code points above U+10FFFF (F4 90 80 80, F5..FF),
+//   - stray continuation bytes.
+// ASCII is checked 8 bytes at a time.
 //
 // Example:
 //
 //   Utf8Validator utf8;
-//   if (!utf8.Feed(fragment1) || !utf8.Feed(fragment2)) return
-//   InvalidPayload(); if (!utf8.Finish()) return InvalidPayload();  // ended in
-//   the middle of a code point utf8.Reset(); // ready for the next message
+//   if (!utf8.Feed(fragment1)) return InvalidPayload();
+//   if (!utf8.Feed(fragment2)) return InvalidPayload();
+//   if (!utf8.Finish()) return InvalidPayload();  // ends inside a code point
+//   utf8.Reset();                                  // ready for the next text
 //
 // Thread safety: a validator is not thread-safe; `IsValidUtf8` is a pure
 // function.
@@ -48,9 +51,10 @@ class Utf8Validator {
   bool FeedMultibyte(const unsigned char* p, const unsigned char* end,
                      const unsigned char** out);
 
-  uint8_t pending_ =
-      0;  // continuation bytes still expected in the current code point
-  uint8_t low_ = 0x80;  // the range allowed for the next continuation byte
+  // Continuation bytes still expected in the current code point.
+  uint8_t pending_ = 0;
+  // The range allowed for the next continuation byte.
+  uint8_t low_ = 0x80;
   uint8_t high_ = 0xBF;
   bool failed_ = false;
 };

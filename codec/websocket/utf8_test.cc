@@ -13,8 +13,9 @@ constexpr int kIncomplete = -2;  // a valid prefix that ends inside a code point
 struct Case {
   const char* name;
   std::string bytes;
-  int fail_at;  // index of the first byte that makes the text impossible, or
-                // kValid/kIncomplete
+  // The index of the first byte that makes the text impossible, or kValid or
+  // kIncomplete.
+  int fail_at;
 };
 
 // Markus Kuhn's UTF-8 decoder stress test and the Autobahn testsuite
