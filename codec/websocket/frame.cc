@@ -6,10 +6,6 @@
 
 namespace ringnet::codec::websocket {
 
-bool IsKnownOpcode(uint8_t opcode) {
-  return opcode <= 2 || (opcode >= 8 && opcode <= 10);
-}
-
 absl::string_view OpcodeName(Opcode opcode) {
   switch (opcode) {
     case Opcode::kContinuation:

@@ -50,7 +50,9 @@ inline constexpr size_t kMaxFrameHeaderBytes = 14;
 inline constexpr size_t kMaxControlPayloadBytes = 125;
 
 // True for the opcodes RFC 6455 defines (0, 1, 2, 8, 9, 10).
-bool IsKnownOpcode(uint8_t opcode);
+constexpr bool IsKnownOpcode(uint8_t opcode) {
+  return opcode <= 2 || (opcode >= 8 && opcode <= 10);
+}
 
 // True for Close, Ping and Pong (opcodes 8-15).
 constexpr bool IsControlOpcode(Opcode opcode) {

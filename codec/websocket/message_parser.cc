@@ -4,6 +4,8 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/strings/str_cat.h"
 
 namespace ringnet::codec::websocket {
@@ -35,6 +37,97 @@ uint64_t ReadBigEndian(const unsigned char* p, size_t bytes) {
   return value;
 }
 
+// Whether the first two header bytes pass every check: no RSV bits, a known
+// opcode, FIN on control frames, the mask bit `role` expects, and a
+// continuation exactly when a fragmented message is in progress.
+bool FirstBytesOk(uint8_t byte0, uint8_t byte1, Role role, bool in_message) {
+  if (byte0 & kRsvBits) return false;
+  if (((byte1 & kMaskBit) != 0) != (role == Role::kServer)) return false;
+  switch (byte0 & kOpcodeBits) {
+    case 0:
+      return in_message;
+    case 1:
+    case 2:
+      return !in_message;
+    case 8:
+    case 9:
+    case 10:
+      return (byte0 & kFinBit) != 0;
+    default:
+      return false;
+  }
+}
+
+// The error for first bytes that fail `FirstBytesOk`, checked in a fixed
+// order so that every split of the input reports the same one.
+ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD absl::Status FirstBytesError(
+    uint8_t byte0, uint8_t byte1, Role role, bool in_message) {
+  const uint8_t opcode = byte0 & kOpcodeBits;
+  if (byte0 & kRsvBits) {
+    return ProtocolError(absl::StrCat("reserved bits RSV1-3 set (0x",
+                                      absl::Hex(byte0 & kRsvBits),
+                                      ") without a negotiated extension"));
+  }
+  if (!IsKnownOpcode(opcode)) {
+    return ProtocolError(absl::StrCat("unknown opcode ", opcode));
+  }
+  const Opcode op = static_cast<Opcode>(opcode);
+  if (IsControlOpcode(op) && !(byte0 & kFinBit)) {
+    return ProtocolError(
+        absl::StrCat(OpcodeName(op), " frame is fragmented (FIN not set)"));
+  }
+  const bool masked = byte1 & kMaskBit;
+  if (role == Role::kServer && !masked) {
+    return ProtocolError("client frame is not masked");
+  }
+  if (role == Role::kClient && masked) {
+    return ProtocolError("server frame is masked");
+  }
+  if (op == Opcode::kContinuation && !in_message) {
+    return ProtocolError("continuation frame without a message in progress");
+  }
+  return ProtocolError(
+      absl::StrCat("new ", OpcodeName(op),
+                   " frame while a fragmented message is in progress"));
+}
+
+// Whether a frame's length passes every check (see `LengthError`); `before`
+// is the size of the message's earlier fragments.
+bool LengthOk(uint64_t length, uint8_t len7, bool control, uint64_t before,
+              uint64_t max) {
+  if (len7 == 126 && length < 126) return false;
+  if (len7 == 127 && (length > (uint64_t{1} << 63) - 1 || length <= 0xFFFF)) {
+    return false;
+  }
+  if (control && length > kMaxControlPayloadBytes) return false;
+  return length <= max && before <= max - length;
+}
+
+ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD absl::Status LengthError(
+    uint64_t length, uint8_t len7, bool control, uint64_t before,
+    uint64_t max) {
+  if (len7 == 126 && length < 126) {
+    return ProtocolError(
+        absl::StrCat("16-bit length ", length, " is not minimally encoded"));
+  }
+  if (len7 == 127 && (length >> 63) != 0) {
+    return ProtocolError("64-bit length has its most significant bit set");
+  }
+  if (len7 == 127 && length <= 0xFFFF) {
+    return ProtocolError(
+        absl::StrCat("64-bit length ", length, " is not minimally encoded"));
+  }
+  if (control && length > kMaxControlPayloadBytes) {
+    return ProtocolError(absl::StrCat("control frame payload of ", length,
+                                      " bytes exceeds 125"));
+  }
+  const uint64_t total =
+      before + length < before ? UINT64_MAX : before + length;
+  return MessageTooBigError(
+      absl::StrCat(before == 0 ? "message of " : "message of at least ", total,
+                   " bytes exceeds the maximum of ", max));
+}
+
 }  // namespace
 
 MessageParser::MessageParser(const ParserOptions& options)
@@ -48,6 +141,10 @@ absl::Status MessageParser::Feed(absl::Span<char> input, Callback on_message) {
       return absl::OkStatus();  // nothing follows a close
     if (state_ == State::kHeader) {
       if (p == end) break;
+      if (char* next = ReadSmallMessage(p, end, on_message)) {
+        p = next;
+        continue;
+      }
       p = ReadHeader(p, end);
     } else {
       // A frame with no payload bytes left completes even when the input is
@@ -57,6 +154,47 @@ absl::Status MessageParser::Feed(absl::Span<char> input, Callback on_message) {
     }
   }
   return status_;
+}
+
+// The fast path for the commonest frame: a whole, unfragmented text or binary
+// message of at most 125 bytes, outside a fragmented message, with nothing
+// wrong in its header. Returns where the frame ends, or nullptr (having
+// changed nothing) to let the general path take it.
+char* MessageParser::ReadSmallMessage(char* p, char* end, Callback on_message) {
+  if (end - p < 2 || header_len_ != 0 || in_message_) return nullptr;
+  const uint8_t byte0 = static_cast<uint8_t>(p[0]);
+  const uint8_t byte1 = static_cast<uint8_t>(p[1]);
+  const uint8_t opcode = byte0 & kOpcodeBits;
+  const uint8_t len7 = byte1 & kLen7Bits;
+  if ((byte0 & kFinBit) == 0 || (opcode != 1 && opcode != 2) || len7 >= 126 ||
+      len7 > options_.max_message_size ||
+      !FirstBytesOk(byte0, byte1, options_.role, in_message_)) {
+    return nullptr;
+  }
+  const size_t header = (byte1 & kMaskBit) ? 6 : 2;
+  if (static_cast<size_t>(end - p) < header + len7) return nullptr;
+  char* payload = p + header;
+  if (header == 6) {
+    MaskKey key;
+    std::memcpy(key.data(), p + 2, key.size());
+    ApplyMask(payload, len7, key);
+  }
+  Message message;
+  message.type = static_cast<Opcode>(opcode);
+  message.payload = absl::string_view(payload, len7);
+  if (message.type == Opcode::kText) {
+    Utf8Validator utf8;
+    if (!utf8.Feed(message.payload)) {
+      Fail(InvalidPayloadError("text message is not valid UTF-8"));
+      return end;
+    }
+    if (!utf8.Finish()) {
+      Fail(InvalidPayloadError("text message ends inside a UTF-8 sequence"));
+      return end;
+    }
+  }
+  on_message(message);
+  return payload + len7;
 }
 
 // Parses the header in place when it is whole inside the input, else gathers it
@@ -91,44 +229,12 @@ char* MessageParser::ReadHeader(char* p, char* end) {
 
 // The checks the first two header bytes allow, made as soon as they arrive.
 bool MessageParser::CheckFirstBytes(uint8_t byte0, uint8_t byte1) {
-  const uint8_t opcode = byte0 & kOpcodeBits;
-  if (byte0 & kRsvBits) {
-    Fail(ProtocolError(absl::StrCat("reserved bits RSV1-3 set (0x",
-                                    absl::Hex(byte0 & kRsvBits),
-                                    ") without a negotiated extension")));
-    return false;
+  if (ABSL_PREDICT_TRUE(
+          FirstBytesOk(byte0, byte1, options_.role, in_message_))) {
+    return true;
   }
-  if (!IsKnownOpcode(opcode)) {
-    Fail(ProtocolError(absl::StrCat("unknown opcode ", opcode)));
-    return false;
-  }
-  const Opcode op = static_cast<Opcode>(opcode);
-  const bool fin = byte0 & kFinBit;
-  if (IsControlOpcode(op) && !fin) {
-    Fail(ProtocolError(
-        absl::StrCat(OpcodeName(op), " frame is fragmented (FIN not set)")));
-    return false;
-  }
-  const bool masked = byte1 & kMaskBit;
-  if (options_.role == Role::kServer && !masked) {
-    Fail(ProtocolError("client frame is not masked"));
-    return false;
-  }
-  if (options_.role == Role::kClient && masked) {
-    Fail(ProtocolError("server frame is masked"));
-    return false;
-  }
-  if (op == Opcode::kContinuation && !in_message_) {
-    Fail(ProtocolError("continuation frame without a message in progress"));
-    return false;
-  }
-  if ((op == Opcode::kText || op == Opcode::kBinary) && in_message_) {
-    Fail(ProtocolError(
-        absl::StrCat("new ", OpcodeName(op),
-                     " frame while a fragmented message is in progress")));
-    return false;
-  }
-  return true;
+  Fail(FirstBytesError(byte0, byte1, options_.role, in_message_));
+  return false;
 }
 
 // Decodes a complete header (whose first bytes passed `CheckFirstBytes`) and
@@ -168,36 +274,14 @@ bool MessageParser::StartFrame(const unsigned char* header) {
 // Length rules: shortest encoding, no top bit, control frames <= 125, the
 // message size limit.
 bool MessageParser::CheckLength(uint64_t length, uint8_t len7) {
-  if (len7 == 126 && length < 126) {
-    Fail(ProtocolError(
-        absl::StrCat("16-bit length ", length, " is not minimally encoded")));
-    return false;
+  const bool control = IsControlOpcode(opcode_);
+  const uint64_t before = control ? 0 : message_size_;
+  if (ABSL_PREDICT_TRUE(
+          LengthOk(length, len7, control, before, options_.max_message_size))) {
+    return true;
   }
-  if (len7 == 127 && (length >> 63) != 0) {
-    Fail(ProtocolError("64-bit length has its most significant bit set"));
-    return false;
-  }
-  if (len7 == 127 && length <= 0xFFFF) {
-    Fail(ProtocolError(
-        absl::StrCat("64-bit length ", length, " is not minimally encoded")));
-    return false;
-  }
-  if (IsControlOpcode(opcode_) && length > kMaxControlPayloadBytes) {
-    Fail(ProtocolError(absl::StrCat("control frame payload of ", length,
-                                    " bytes exceeds 125")));
-    return false;
-  }
-  const uint64_t before = IsControlOpcode(opcode_) ? 0 : message_size_;
-  const uint64_t max = options_.max_message_size;
-  if (length > max || before > max - length) {
-    const uint64_t total =
-        before + length < before ? UINT64_MAX : before + length;
-    Fail(MessageTooBigError(
-        absl::StrCat(before == 0 ? "message of " : "message of at least ",
-                     total, " bytes exceeds the maximum of ", max)));
-    return false;
-  }
-  return true;
+  Fail(LengthError(length, len7, control, before, options_.max_message_size));
+  return false;
 }
 
 char* MessageParser::ReadPayload(char* p, char* end, Callback on_message) {

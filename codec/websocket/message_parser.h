@@ -106,6 +106,7 @@ class MessageParser {
   enum class State : uint8_t { kHeader, kPayload, kClosed, kFailed };
   using Callback = absl::FunctionRef<void(const Message&)>;
 
+  char* ReadSmallMessage(char* p, char* end, Callback on_message);
   char* ReadHeader(char* p, char* end);
   bool CheckFirstBytes(uint8_t byte0, uint8_t byte1);
   bool StartFrame(const unsigned char* header);

@@ -153,6 +153,26 @@ TEST(MessageParserSizeTest, ControlFramesCountAgainstASmallMax) {
             kCloseMessageTooBig);
 }
 
+TEST(MessageParserSizeTest, SmallWholeFramesRespectASmallMax) {
+  // Small whole frames take a fast path; it must enforce the limit too.
+  for (size_t chunk : {size_t{0}, size_t{1}}) {
+    MessageParser parser({.role = Role::kServer, .max_message_size = 10});
+    std::vector<std::string> pieces;
+    const std::string frames =
+        ClientFrame(Opcode::kBinary, true, "0123456789") +
+        ClientFrame(Opcode::kText, true, "0123456789a");
+    if (chunk == 0) {
+      pieces.push_back(frames);
+    } else {
+      for (char c : frames) pieces.emplace_back(1, c);
+    }
+    std::vector<std::string> payloads;
+    absl::Status s = FeedPieces(parser, pieces, &payloads);
+    EXPECT_EQ(CloseCodeFor(s), kCloseMessageTooBig) << chunk;
+    EXPECT_EQ(payloads, std::vector<std::string>({"0123456789"}));
+  }
+}
+
 TEST(MessageParserSizeTest,
      BufferNeverExceedsAnnouncedBytesAndIsReleasedAfterUse) {
   // A peer announcing a large frame but sending a trickle cannot make the

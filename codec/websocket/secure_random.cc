@@ -83,6 +83,7 @@ struct Pool {
 }  // namespace
 
 void SecureRandomBytes(void* out, size_t len) {
+  if (len == 0) return;
   unsigned char* dst = static_cast<unsigned char*>(out);
   if (len >= kPoolBytes / 4) {  // large requests bypass the pool
     FillFromKernel(dst, len);

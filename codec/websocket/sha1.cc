@@ -52,6 +52,7 @@ void Sha1::ProcessBlock(const uint8_t* block) {
 }
 
 void Sha1::Update(absl::string_view data) {
+  if (data.empty()) return;
   const uint8_t* p = reinterpret_cast<const uint8_t*>(data.data());
   size_t len = data.size();
   total_bytes_ += len;

@@ -46,6 +46,14 @@ TEST(Sha1Test, OneMillionA) {
   EXPECT_EQ(Hex(hasher.Finish()), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
 }
 
+TEST(Sha1Test, EmptyUpdatesChangeNothing) {
+  Sha1 hasher;
+  hasher.Update("ab");
+  hasher.Update(absl::string_view());
+  hasher.Update("c");
+  EXPECT_EQ(Hex(hasher.Finish()), "a9993e364706816aba3e25717850c26c9cd0d89d");
+}
+
 TEST(Sha1Test, PaddingBoundaries) {
   // Lengths around the 55/56/64-byte padding boundaries, whole versus byte by
   // byte.

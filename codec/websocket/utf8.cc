@@ -7,9 +7,16 @@ namespace {
 
 constexpr uint64_t kHighBits = 0x8080808080808080ull;
 
-// Skips ASCII, 8 bytes at a time; returns the first non-ASCII byte (or `end`).
+// Skips ASCII, 32 then 8 bytes at a time; returns the first non-ASCII byte (or
+// `end`).
 const unsigned char* SkipAscii(const unsigned char* p,
                                const unsigned char* end) {
+  while (end - p >= 32) {
+    uint64_t words[4];
+    std::memcpy(words, p, sizeof(words));
+    if ((words[0] | words[1] | words[2] | words[3]) & kHighBits) break;
+    p += 32;
+  }
   while (end - p >= 8) {
     uint64_t word;
     std::memcpy(&word, p, sizeof(word));
