@@ -32,6 +32,7 @@
 
 namespace ringnet::codec::websocket {
 
+// Frame opcodes (RFC 6455 section 5.2); 3-7 and 11-15 are reserved.
 enum class Opcode : uint8_t {
   kContinuation = 0,
   kText = 1,

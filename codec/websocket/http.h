@@ -27,6 +27,7 @@
 
 namespace ringnet::codec::websocket {
 
+// One header field. Views point into the parsed text.
 struct HttpField {
   absl::string_view name;
   absl::string_view value;  // without leading and trailing whitespace
@@ -47,6 +48,7 @@ struct HttpHead {
 // if incomplete.
 size_t FindHeadEnd(absl::string_view buffered);
 
+// What `FindHead` found.
 enum class HeadSearch { kIncomplete, kComplete, kTooLarge };
 
 // Looks for a head of at most `max_bytes` at the start of `buffered`:

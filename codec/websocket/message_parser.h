@@ -57,6 +57,7 @@
 
 namespace ringnet::codec::websocket {
 
+// How a MessageParser is set up.
 struct ParserOptions {
   // Which side we are: a server expects masked frames, a client unmasked ones.
   Role role = Role::kServer;
@@ -75,8 +76,10 @@ struct Message {
   ClosePayload close;
 };
 
+// Decodes and reassembles one direction of a connection; see the file comment.
 class MessageParser {
  public:
+  // A parser for the bytes one side of a connection receives.
   explicit MessageParser(const ParserOptions& options = {});
 
   MessageParser(const MessageParser&) = delete;

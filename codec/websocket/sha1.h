@@ -29,6 +29,7 @@ using Sha1Digest = std::array<uint8_t, 20>;
 // An incremental SHA-1 computation.
 class Sha1 {
  public:
+  // Starts an empty message.
   Sha1();
 
   // Adds `data` to the message.

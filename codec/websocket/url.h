@@ -24,6 +24,7 @@
 
 namespace ringnet::codec::websocket {
 
+// A parsed ws:// URL.
 struct WsUrl {
   // Lower-cased; without brackets for IPv6 ("::1").
   std::string host;

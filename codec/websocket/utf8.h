@@ -30,6 +30,7 @@
 
 namespace ringnet::codec::websocket {
 
+// Validates one text, fed in pieces; see the file comment.
 class Utf8Validator {
  public:
   // Validates the next bytes of the text. Returns false as soon as the text fed
