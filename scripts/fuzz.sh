@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds a libFuzzer target with --config=fuzz (clang, ASan, UBSan) and runs it
+# for N seconds over a scratch copy of its seed corpus; exits non-zero if the
+# fuzzer finds a crash or a broken invariant. CI runs each target for 60 s.
+#
+#   scripts/fuzz.sh frame_parser_fuzzer 60
+#   scripts/fuzz.sh handshake_fuzzer 60
+#
+# Extra arguments go to the fuzzer (e.g. -jobs=2). Crash reproducers are kept
+# in ${FUZZ_ARTIFACTS:-/tmp/ringnet-fuzz}/<target>/; replay one with
+#   bazel-bin/codec/websocket/<target> <file>   (after a --config=fuzz build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage="usage: scripts/fuzz.sh <frame_parser_fuzzer|handshake_fuzzer> <seconds> [fuzzer args...]"
+target=${1:?${usage}}
+seconds=${2:?${usage}}
+shift 2
+case "${target}" in
+  frame_parser_fuzzer) corpus=codec/websocket/corpus/frame ;;
+  handshake_fuzzer) corpus=codec/websocket/corpus/handshake ;;
+  *) echo "${usage}" >&2; exit 2 ;;
+esac
+
+if ! command -v clang >/dev/null; then
+  echo "ringnet: fuzzing needs clang (Debian: apt-get install clang)" >&2
+  exit 1
+fi
+
+bazel build --config=fuzz "//codec/websocket:${target}"
+binary="$(bazel info --config=fuzz bazel-bin)/codec/websocket/${target}"
+
+work=$(mktemp -d)
+trap 'rm -rf "${work}"' EXIT
+cp -r "${corpus}" "${work}/corpus"
+artifacts="${FUZZ_ARTIFACTS:-/tmp/ringnet-fuzz}/${target}"
+mkdir -p "${artifacts}"
+
+echo "=== ${target}: ${seconds} s over $(ls "${corpus}" | wc -l) seed inputs"
+"${binary}" -max_total_time="${seconds}" -print_final_stats=1 \
+  -artifact_prefix="${artifacts}/" "$@" "${work}/corpus"
