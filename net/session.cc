@@ -85,12 +85,20 @@ absl::Status CheckDestination(const SessionShared& s, const InetAddress* to) {
   return absl::OkStatus();
 }
 
+// UDP: a datagram larger than max_datagram never leaves (checked again after encoding).
+absl::Status CheckDatagramSize(const SessionShared& s, size_t size) {
+  if (s.max_datagram == 0 || size <= s.max_datagram) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("udp session ", s.id, ": datagram of ", size,
+                                                 " bytes exceeds max_datagram ", s.max_datagram));
+}
+
 // Runs a write on the loop thread now, or reserves its bytes and posts it there.
 template <typename Direct, typename MakePosted>
 absl::Status DispatchWrite(const std::shared_ptr<SessionShared>& s, const InetAddress* to,
                            size_t size, Direct direct, MakePosted make_posted) {
   if (s == nullptr) return EmptyHandle();
   if (absl::Status ok = CheckDestination(*s, to); !ok.ok()) return ok;
+  if (absl::Status ok = CheckDatagramSize(*s, size); !ok.ok()) return ok;
   if (s->loop->IsInLoopThread()) {
     if (s->core == nullptr) return internal::SessionClosedError(s->id);
     return direct(*s->core);
@@ -201,6 +209,12 @@ absl::Status SessionHandle::Connect(const InetAddress& peer) const {
                      "): Connect is for connected UDP sessions"));
   }
   if (!peer.valid()) return absl::InvalidArgumentError("Connect: peer address is unspecified");
+  const InetAddress current = RemoteAddress();
+  if (current.valid() && current.family() != peer.family()) {
+    return absl::InvalidArgumentError(absl::StrCat("session ", shared_->id, ": cannot switch from ",
+                                                   current.ToString(), " to ", peer.ToString(),
+                                                   " (address family differs)"));
+  }
   if (shared_->loop->IsInLoopThread()) {
     if (shared_->core == nullptr) return internal::SessionClosedError(shared_->id);
     return shared_->core->Connect(peer);

@@ -183,8 +183,12 @@ struct SessionOptions {
   Executor* executor = nullptr;
   // TCP_NODELAY on TCP sessions.
   bool tcp_no_delay = true;
-  // UDP: the largest datagram accepted for sending (65507 for IPv4, 65527 for IPv6).
+  // UDP: the largest datagram sent or received (65507 fits any IPv4 datagram; IPv6 allows
+  // 65527). A larger write fails; a larger arrival is reported as truncated and dropped.
   size_t max_datagram = 65507;
+  // UDP: close the session when the kernel reports an ICMP error (ECONNREFUSED: nothing listens
+  // at the peer) instead of reporting it to OnError and carrying on.
+  bool close_on_icmp_error = false;
 };
 
 // What a NewSessionCallback fills in for a new session.

@@ -2,161 +2,65 @@
 
 #include <sys/socket.h>
 
-#include <algorithm>
-#include <atomic>
-#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "ringnet/net/internal/endpoint_shared.h"
-#include "ringnet/net/internal/loop_registry.h"
+#include "ringnet/net/internal/client_slot.h"
 #include "ringnet/net/internal/socket.h"
 #include "ringnet/net/internal/tcp_session.h"
 
 namespace ringnet::net {
-
-namespace internal {
-class Connector;
-}  // namespace internal
-
-struct TcpClient::State {
-  State(runtime::EventLoopGroup* group, TcpClientOptions opts)
-      : endpoint(group), options(std::move(opts)) {}
-  internal::EndpointShared endpoint;
-  const TcpClientOptions options;
-  std::atomic<uint64_t> attempts{0};
-  std::atomic<uint64_t> failures{0};
-  std::atomic<uint64_t> opened{0};
-};
-
 namespace internal {
 
-// One connection slot on one loop: connect, run a session, back off, reconnect.
-class Connector final : public EndpointObject {
+// A slot that dials with an asynchronous connect (IORING_OP_CONNECT) bounded by a timeout.
+class TcpConnector final : public ClientSlot {
  public:
-  Connector(runtime::EventLoop* loop, std::shared_ptr<TcpClient::State> state)
-      : loop_(loop), state_(std::move(state)) {
-    state_->endpoint.Retain();
-  }
+  TcpConnector(runtime::EventLoop* loop, std::shared_ptr<ClientState> state, InetAddress server,
+               absl::Duration timeout)
+      : ClientSlot(loop, std::move(state)), server_(server), timeout_(timeout) {}
 
-  ~Connector() override {
-    if (!finished_) state_->endpoint.Release();  // never started (its loop had stopped)
-  }
-
-  void Start() {
-    state_->endpoint.Register(loop_, this);
-    Connect();
-  }
-
-  // No more connects; closes the session gracefully; goes away once everything is done.
-  void Stop() override {
-    if (stopped_) return;
-    stopped_ = true;
-    CancelTimer(&backoff_timer_);
-    CancelTimer(&timeout_timer_);
-    if (connecting_) CancelConnect();
-    if (session_ != nullptr) session_->Close();
-    MaybeFinish();
-  }
-
-  void Abort() override { Stop(); }
-
- private:
-  const TcpClientOptions& options() const { return state_->options; }
-
-  void Connect() {
-    if (loop_->stopping()) Stop();
-    if (stopped_) return;
-    state_->attempts.fetch_add(1, std::memory_order_relaxed);
-    absl::StatusOr<UniqueFd> fd = CreateSocket(options().server.family(), SOCK_STREAM);
+ protected:
+  void Dial() override {
+    absl::StatusOr<UniqueFd> fd = CreateSocket(server_.family(), SOCK_STREAM);
     if (!fd.ok()) {
-      Failed(fd.status());
+      DialFailed(fd.status());
       return;
     }
     fd_ = *std::move(fd);
     connecting_ = true;
     timed_out_ = false;
-    loop_->SubmitConnect(&connect_op_, fd_.get(), options().server.sockaddr(),
-                         options().server.length());
-    timeout_timer_ = loop_->RunAfter(options().connect_timeout, [this] {
+    loop_->SubmitConnect(&connect_op_, fd_.get(), server_.sockaddr(), server_.length());
+    timeout_timer_ = loop_->RunAfter(timeout_, [this] {
       timeout_timer_ = runtime::TimerId();
       timed_out_ = true;
-      CancelConnect();
+      CancelDial();
     });
   }
 
-  void CancelConnect() {
+  void CancelDial() override {
+    if (!connecting_) return;
     ++cancels_;
     loop_->SubmitCancel(&connect_op_, &cancel_op_);
   }
 
+  bool Dialing() const override { return connecting_ || cancels_ > 0; }
+
+ private:
   void OnConnect(int32_t result, uint32_t) {
     connecting_ = false;
-    CancelTimer(&timeout_timer_);
-    if (result == 0 && !stopped_) {
-      StartSession();
-    } else if (!stopped_) {
-      fd_.Reset();
-      Failed(timed_out_ ? absl::DeadlineExceededError(absl::StrCat(
-                              "connect ", options().server.ToString(), ": timed out after ",
-                              absl::FormatDuration(options().connect_timeout)))
-                        : SocketError(absl::StrCat("connect ", options().server.ToString()).c_str(),
-                                      -result));
+    if (timeout_timer_.valid()) loop_->Cancel(timeout_timer_);
+    timeout_timer_ = runtime::TimerId();
+    if (result == 0 && !stopped()) {
+      OpenSession(std::make_unique<TcpSession>(loop_, std::move(fd_)));
     } else {
       fd_.Reset();
+      DialFailed(timed_out_
+                     ? absl::DeadlineExceededError(absl::StrCat("connect ", server_.ToString(),
+                                                                ": timed out after ",
+                                                                absl::FormatDuration(timeout_)))
+                     : SocketError(absl::StrCat("connect ", server_.ToString()).c_str(), -result));
     }
     MaybeFinish();
-  }
-
-  void StartSession() {
-    auto owned = std::make_unique<TcpSession>(loop_, std::move(fd_));
-    TcpSession* session = LoopRegistry::Of(loop_).Adopt(std::move(owned));
-    session_ = session;
-    state_->endpoint.Retain();
-    session->set_on_closed([this](SessionBase* s, bool clean) { OnSessionClosed(s, clean); });
-    // Listed before OnOpen runs (a rejected session is removed again by the hook above).
-    state_->endpoint.AddSession(session->handle());
-    if (session->Open(options().new_session).ok()) {
-      failures_ = 0;
-      state_->opened.fetch_add(1, std::memory_order_relaxed);
-    }
-  }
-
-  void OnSessionClosed(SessionBase* session, bool clean) {
-    state_->endpoint.RemoveSession(session->id());
-    state_->endpoint.Release();
-    session_ = nullptr;
-    if (!stopped_ && options().reconnect && (!clean || options().reconnect_after_clean_close)) {
-      ScheduleReconnect();
-    } else {
-      stopped_ = true;
-    }
-    MaybeFinish();
-  }
-
-  void Failed(const absl::Status& error) {
-    state_->failures.fetch_add(1, std::memory_order_relaxed);
-    ++failures_;
-    if (options().on_error) options().on_error(error);
-    const int limit = options().max_reconnect_attempts;
-    if (!options().reconnect || (limit > 0 && failures_ >= limit)) {
-      stopped_ = true;
-      return;
-    }
-    ScheduleReconnect();
-  }
-
-  void ScheduleReconnect() {
-    const int exponent = std::min(failures_ > 0 ? failures_ - 1 : 0, 30);
-    absl::Duration delay = options().reconnect_initial_backoff * (int64_t{1} << exponent);
-    delay = std::min(delay, options().reconnect_max_backoff);
-    // +-20% jitter.
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    delay = delay * jitter(rng_);
-    backoff_timer_ = loop_->RunAfter(delay, [this] {
-      backoff_timer_ = runtime::TimerId();
-      Connect();
-    });
   }
 
   void OnCancelled(int32_t, uint32_t) {
@@ -164,37 +68,15 @@ class Connector final : public EndpointObject {
     MaybeFinish();
   }
 
-  void CancelTimer(runtime::TimerId* timer) {
-    if (timer->valid()) loop_->Cancel(*timer);
-    *timer = runtime::TimerId();
-  }
-
-  void MaybeFinish() {
-    if (!stopped_ || finished_ || connecting_ || cancels_ > 0 || session_ != nullptr) return;
-    finished_ = true;
-    CancelTimer(&backoff_timer_);
-    CancelTimer(&timeout_timer_);
-    fd_.Reset();
-    state_->endpoint.Unregister(loop_, this);
-    state_->endpoint.Release();
-    LoopRegistry::Of(loop_).ReleaseLater(this);
-  }
-
-  runtime::EventLoop* loop_;
-  std::shared_ptr<TcpClient::State> state_;
+  const InetAddress server_;
+  const absl::Duration timeout_;
   UniqueFd fd_;
-  SessionBase* session_ = nullptr;
-  runtime::MemberOperation<Connector, &Connector::OnConnect> connect_op_{this};
-  runtime::MemberOperation<Connector, &Connector::OnCancelled> cancel_op_{this};
-  runtime::TimerId backoff_timer_;
+  runtime::MemberOperation<TcpConnector, &TcpConnector::OnConnect> connect_op_{this};
+  runtime::MemberOperation<TcpConnector, &TcpConnector::OnCancelled> cancel_op_{this};
   runtime::TimerId timeout_timer_;
-  std::minstd_rand rng_{std::random_device{}()};
-  int failures_ = 0;
   int cancels_ = 0;
   bool connecting_ = false;
   bool timed_out_ = false;
-  bool stopped_ = false;
-  bool finished_ = false;
 };
 
 }  // namespace internal
@@ -211,15 +93,14 @@ absl::StatusOr<std::unique_ptr<TcpClient>> TcpClient::Create(runtime::EventLoopG
   if (options.connections < 1) {
     return absl::InvalidArgumentError("TcpClientOptions.connections must be at least 1");
   }
-  const int connections = options.connections;
-  auto state = std::make_shared<State>(group, std::move(options));
+  auto state =
+      std::make_shared<internal::ClientState>(group, internal::ReconnectPolicyOf(options));
   std::unique_ptr<TcpClient> client(new TcpClient(state));
-  for (int i = 0; i < connections; ++i) {
+  for (int i = 0; i < options.connections; ++i) {
     runtime::EventLoop* loop = group->Next();
-    auto connector = std::make_unique<internal::Connector>(loop, state);
-    if (!loop->Post([loop, owned = std::move(connector)]() mutable {
-          internal::LoopRegistry::Of(loop).Adopt(std::move(owned))->Start();
-        })) {
+    if (!internal::ClientSlot::PostStart(
+            loop, std::make_unique<internal::TcpConnector>(loop, state, options.server,
+                                                           options.connect_timeout))) {
       return absl::FailedPreconditionError("TcpClient: the event loop group has stopped");
     }
   }

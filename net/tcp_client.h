@@ -36,7 +36,7 @@
 namespace ringnet::net {
 
 namespace internal {
-class Connector;
+struct ClientState;
 }  // namespace internal
 
 struct TcpClientOptions {
@@ -88,11 +88,9 @@ class TcpClient {
   Stats stats() const;
 
  private:
-  friend class internal::Connector;
-  struct State;
-  explicit TcpClient(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  explicit TcpClient(std::shared_ptr<internal::ClientState> state) : state_(std::move(state)) {}
 
-  std::shared_ptr<State> state_;
+  std::shared_ptr<internal::ClientState> state_;
 };
 
 }  // namespace ringnet::net

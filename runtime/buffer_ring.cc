@@ -24,7 +24,7 @@ absl::StatusOr<std::unique_ptr<BufferRing>> BufferRing::Create(Ring& ring, uint1
   std::unique_ptr<BufferRing> br(new BufferRing(ring, group_id, count, size));
   br->entries_bytes_ = sizeof(io_uring_buf) * count;
   br->entries_ = static_cast<io_uring_buf_ring*>(MapAnonymous(br->entries_bytes_));
-  br->buffers_bytes_ = static_cast<size_t>(count) * size;
+  br->buffers_bytes_ = static_cast<size_t>(count) * br->stride_;
   br->buffers_ = static_cast<char*>(MapAnonymous(br->buffers_bytes_));
   if (br->entries_ == nullptr || br->buffers_ == nullptr) {
     return absl::ResourceExhaustedError(

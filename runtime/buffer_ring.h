@@ -53,8 +53,8 @@ class BufferRing {
     ++outstanding_;
     return Data(id);
   }
-  // The first byte of buffer `id`.
-  char* Data(uint16_t id) const { return buffers_ + static_cast<size_t>(id) * size_; }
+  // The first byte of buffer `id` (64-byte aligned, whatever the buffer size).
+  char* Data(uint16_t id) const { return buffers_ + static_cast<size_t>(id) * stride_; }
 
   // Gives buffer `id` back to the kernel.
   void Recycle(uint16_t id);
@@ -72,12 +72,17 @@ class BufferRing {
 
  private:
   BufferRing(Ring& ring, uint16_t group_id, uint32_t count, uint32_t size)
-      : ring_(ring), group_id_(group_id), count_(count), size_(size) {}
+      : ring_(ring),
+        group_id_(group_id),
+        count_(count),
+        size_(size),
+        stride_((static_cast<size_t>(size) + 63) & ~size_t{63}) {}
 
   Ring& ring_;
   const uint16_t group_id_;
   const uint32_t count_;
   const uint32_t size_;
+  const size_t stride_;  // distance between buffers: size_ rounded up to 64 bytes
   io_uring_buf_ring* entries_ = nullptr;
   size_t entries_bytes_ = 0;
   char* buffers_ = nullptr;

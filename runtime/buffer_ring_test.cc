@@ -63,6 +63,19 @@ TEST(BufferRingTest, RejectsBadGeometry) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(BufferRingTest, BuffersOfAnOddSizeAreStillAligned) {
+  RingOptions options;
+  options.best_mode = RingMode::kCoopTaskrun;
+  absl::StatusOr<std::unique_ptr<Ring>> ring = Ring::Create(options);
+  ASSERT_TRUE(ring.ok());
+  absl::StatusOr<std::unique_ptr<BufferRing>> br = BufferRing::Create(**ring, 3, 8, 1001);
+  ASSERT_TRUE(br.ok()) << br.status();
+  for (uint16_t id = 0; id < 8; ++id) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>((*br)->Data(id)) % 64, 0u) << id;
+  }
+  EXPECT_EQ((*br)->buffer_size(), 1001u);
+}
+
 TEST(BufferRingTest, ExhaustionIsReportedAndRecyclingRecovers) {
   EventLoopOptions options;
   options.buffers_per_ring = 2;

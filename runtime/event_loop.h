@@ -124,7 +124,9 @@ class EventLoop {
   // Multishot receive into buffers picked from `group`.
   void SubmitRecvMultishot(Operation* op, int fd, uint16_t group);
   // Multishot recvmsg into buffers from `group`; `msg` describes name/control sizes only.
-  void SubmitRecvmsgMultishot(Operation* op, int fd, const msghdr* msg, uint16_t group);
+  // With MSG_TRUNC in `flags`, a datagram's real length is reported even when it did not fit.
+  void SubmitRecvmsgMultishot(Operation* op, int fd, const msghdr* msg, uint16_t group,
+                              int flags = 0);
   void SubmitSend(Operation* op, int fd, const void* buf, size_t len, int flags);
   void SubmitSendmsg(Operation* op, int fd, const msghdr* msg, int flags);
   void SubmitAcceptMultishot(Operation* op, int fd);
@@ -134,6 +136,8 @@ class EventLoop {
   // frees `target` after its last CQE should wait for `op` too, so that no stale cancel can meet
   // a new request at the same address. A null `target` cancels every request on the ring.
   void SubmitCancel(Operation* target, Operation* op = nullptr);
+  // Cancels every request on file descriptor `fd`; the cancel's own CQE goes to `op` (as above).
+  void SubmitCancelFd(int fd, Operation* op);
 
   // The raw form of the calls above: an SQE for `op`, to fill with an io_uring_prep_* function
   // (which must not touch user_data afterwards). Never nullptr; see `Submit`.

@@ -25,9 +25,11 @@ void EventLoop::SubmitRecvMultishot(Operation* op, int fd, uint16_t group) {
   });
 }
 
-void EventLoop::SubmitRecvmsgMultishot(Operation* op, int fd, const msghdr* msg, uint16_t group) {
+void EventLoop::SubmitRecvmsgMultishot(Operation* op, int fd, const msghdr* msg, uint16_t group,
+                                       int flags) {
   Submit(op, [&](io_uring_sqe* sqe) {
-    io_uring_prep_recvmsg_multishot(sqe, fd, const_cast<msghdr*>(msg), 0);
+    io_uring_prep_recvmsg_multishot(sqe, fd, const_cast<msghdr*>(msg),
+                                    static_cast<unsigned>(flags));
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = group;
   });
@@ -67,6 +69,10 @@ void EventLoop::SubmitCancel(Operation* target, Operation* op) {
   // Without `op`, user_data 0: the loop counts the cancel request and drops its CQE.
   io_uring_sqe_set_data(sqe, op);
   ++in_flight_;
+}
+
+void EventLoop::SubmitCancelFd(int fd, Operation* op) {
+  Submit(op, [&](io_uring_sqe* sqe) { io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL); });
 }
 
 }  // namespace ringnet::runtime

@@ -245,6 +245,62 @@ TcpHarness::~TcpHarness() {
   if (group) group->Stop();
 }
 
+absl::StatusOr<PlainUdpSocket> PlainUdpSocket::Bind(const InetAddress& address) {
+  int fd = ::socket(address.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
+  if (::bind(fd, address.sockaddr(), address.length()) != 0) {
+    int e = errno;
+    ::close(fd);
+    return absl::ErrnoToStatus(e, "bind");
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  return PlainUdpSocket(fd, InetAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len));
+}
+
+PlainUdpSocket::PlainUdpSocket(PlainUdpSocket&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), address_(other.address_) {}
+
+PlainUdpSocket& PlainUdpSocket::operator=(PlainUdpSocket&& other) noexcept {
+  if (this != &other) {
+    Close();
+    fd_ = std::exchange(other.fd_, -1);
+    address_ = other.address_;
+  }
+  return *this;
+}
+
+PlainUdpSocket::~PlainUdpSocket() { Close(); }
+
+void PlainUdpSocket::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+absl::Status PlainUdpSocket::SendTo(absl::string_view bytes, const InetAddress& to) {
+  if (::sendto(fd_, bytes.data(), bytes.size(), 0, to.sockaddr(), to.length()) < 0) {
+    return absl::ErrnoToStatus(errno, "sendto");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::pair<std::string, InetAddress>> PlainUdpSocket::Receive(
+    absl::Duration timeout) {
+  if (!WaitReadable(fd_, timeout)) return absl::DeadlineExceededError("no datagram in time");
+  std::string buf(70000, '\0');
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (n < 0) return absl::ErrnoToStatus(errno, "recvfrom");
+  buf.resize(static_cast<size_t>(n));
+  return std::make_pair(buf, InetAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len));
+}
+
+void PlainUdpSocket::SetReceiveBuffer(int bytes) {
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
 std::string LengthFramed(absl::string_view body) {
   const uint32_t n = static_cast<uint32_t>(body.size());
   std::string out = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),

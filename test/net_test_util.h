@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -89,6 +90,28 @@ class PlainTcpClient {
  private:
   explicit PlainTcpClient(int fd) : fd_(fd) {}
   int fd_ = -1;
+};
+
+// A plain POSIX UDP socket (no ringnet), bound to loopback.
+class PlainUdpSocket {
+ public:
+  static absl::StatusOr<PlainUdpSocket> Bind(const InetAddress& address);
+  PlainUdpSocket(PlainUdpSocket&& other) noexcept;
+  PlainUdpSocket& operator=(PlainUdpSocket&& other) noexcept;
+  ~PlainUdpSocket();
+
+  absl::Status SendTo(absl::string_view bytes, const InetAddress& to);
+  // One datagram (and its sender), or an error after `timeout` without one.
+  absl::StatusOr<std::pair<std::string, InetAddress>> Receive(
+      absl::Duration timeout = absl::Seconds(30));
+  void SetReceiveBuffer(int bytes);
+  const InetAddress& address() const { return address_; }
+  void Close();
+
+ private:
+  PlainUdpSocket(int fd, InetAddress address) : fd_(fd), address_(address) {}
+  int fd_ = -1;
+  InetAddress address_;
 };
 
 // A group and a TcpServer whose sessions report to one RecordingListener. Unless a hook is set,

@@ -52,6 +52,9 @@ absl::Status SessionBase::Open(const NewSessionCallback& callback) {
                                      : std::make_shared<codec::RawCodec>();
     options_ = config.options;
     shared_->write_high_water = static_cast<int64_t>(options_.write_high_water);
+    if (shared_->kind == SessionKind::kUdp || shared_->kind == SessionKind::kUdpConnected) {
+      shared_->max_datagram = options_.max_datagram;
+    }
     if (options_.executor != nullptr) {
       serial_ = std::make_shared<SerialExecutor>(options_.executor);
     }

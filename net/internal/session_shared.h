@@ -62,6 +62,7 @@ struct SessionShared : std::enable_shared_from_this<SessionShared> {
   // Bytes accepted for writing and not yet sent, across threads (the high-water check).
   std::atomic<int64_t> queued_bytes{0};
   int64_t write_high_water = 16 << 20;  // set before the session opens
+  size_t max_datagram = 0;              // UDP only; set before the session opens
 
   // Counters, written by the loop thread only (relaxed loads elsewhere).
   std::atomic<uint64_t> bytes_in{0};

@@ -55,6 +55,17 @@ absl::Status SetIntOption(int fd, int level, int option, int value, const char* 
   return absl::OkStatus();
 }
 
+absl::Status SetBufferSizes(int fd, int receive_bytes, int send_bytes) {
+  if (receive_bytes > 0) {
+    absl::Status s = SetIntOption(fd, SOL_SOCKET, SO_RCVBUF, receive_bytes, "setsockopt(SO_RCVBUF)");
+    if (!s.ok()) return s;
+  }
+  if (send_bytes > 0) {
+    return SetIntOption(fd, SOL_SOCKET, SO_SNDBUF, send_bytes, "setsockopt(SO_SNDBUF)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SetTcpNoDelay(int fd, bool on) {
   return SetIntOption(fd, IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, "setsockopt(TCP_NODELAY)");
 }

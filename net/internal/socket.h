@@ -56,6 +56,9 @@ absl::StatusOr<UniqueFd> CreateBoundUdpSocket(const InetAddress& address);
 absl::StatusOr<InetAddress> LocalAddressOf(int fd);
 absl::StatusOr<InetAddress> PeerAddressOf(int fd);
 
+// SO_RCVBUF / SO_SNDBUF in bytes; 0 leaves a size at the system default.
+absl::Status SetBufferSizes(int fd, int receive_bytes, int send_bytes);
+
 // setsockopt wrappers.
 absl::Status SetIntOption(int fd, int level, int option, int value, const char* name);
 absl::Status SetTcpNoDelay(int fd, bool on);

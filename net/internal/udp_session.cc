@@ -1,0 +1,303 @@
+#include "ringnet/net/internal/udp_session.h"
+
+#include <liburing.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace ringnet::net::internal {
+namespace {
+
+// Room in a provided buffer for recvmsg's header and the sender's address.
+constexpr size_t kRecvmsgOverhead = sizeof(io_uring_recvmsg_out) + 32;
+// Idle send slots kept per session; more are freed as they come back.
+constexpr size_t kMaxFreeSlots = 1024;
+
+}  // namespace
+
+UdpSession::UdpSession(runtime::EventLoop* loop, UniqueFd fd, bool connected)
+    : SessionBase(loop, connected ? SessionKind::kUdpConnected : SessionKind::kUdp),
+      fd_(std::move(fd)),
+      connected_(connected) {
+  absl::StatusOr<InetAddress> local = LocalAddressOf(fd_.get());
+  if (connected_) {
+    absl::StatusOr<InetAddress> remote = PeerAddressOf(fd_.get());
+    if (remote.ok()) peer_ = *remote;
+  }
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  if (local.ok()) shared_->local = *local;
+  shared_->remote = peer_;
+}
+
+UdpSession::~UdpSession() = default;
+
+absl::Status UdpSession::StartIo() {
+  const size_t size = payload_capacity() + (connected_ ? 0 : kRecvmsgOverhead);
+  absl::StatusOr<runtime::BufferRing*> buffers =
+      loop_->GetBufferRing(static_cast<uint32_t>(std::min<size_t>(size, UINT32_MAX)));
+  if (!buffers.ok()) return buffers.status();
+  buffers_ = *buffers;
+  recv_template_.msg_namelen = sizeof(sockaddr_in6);
+  ArmRecv();
+  return absl::OkStatus();
+}
+
+void UdpSession::ArmRecv() {
+  if (recv_armed_ || state_ == State::kClosed || state_ == State::kClosing) return;
+  recv_armed_ = true;
+  if (connected_) {
+    // MSG_TRUNC: the result is the datagram's real length, so truncation is visible.
+    loop_->Submit(&recv_op_, [&](io_uring_sqe* sqe) {
+      io_uring_prep_recv_multishot(sqe, fd_.get(), nullptr, 0, MSG_TRUNC);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = buffers_->group_id();
+    });
+  } else {
+    loop_->SubmitRecvmsgMultishot(&recv_op_, fd_.get(), &recv_template_, buffers_->group_id(),
+                                  MSG_TRUNC);
+  }
+}
+
+void UdpSession::OnRecv(int32_t result, uint32_t flags) {
+  const bool more = (flags & IORING_CQE_F_MORE) != 0;
+  if (!more) recv_armed_ = false;
+  if (result >= 0 && runtime::BufferRing::HasBuffer(flags)) {
+    const uint16_t id = runtime::BufferRing::BufferId(flags);
+    HandleBuffer(buffers_->Take(id), result);
+    buffers_->Recycle(id);
+  } else if (result == 0 && connected_) {
+    // An empty datagram: recv reports it as 0 with no buffer, and ends the multishot as if it
+    // were EOF (UDP has none); deliver it and re-arm below.
+    HandleDatagram(absl::string_view(), peer_);
+  } else if (result == -ENOBUFS) {
+    // A burst took every buffer; the datagrams wait in the socket until we re-arm.
+    buffers_->NoteExhausted();
+  } else if (result == -ECANCELED) {
+    Teardown(absl::OkStatus());  // no-op when we cancelled; else the loop is stopping
+  } else if (result == -ECONNREFUSED || result == -EHOSTUNREACH || result == -ENETUNREACH) {
+    ReportIcmpError("recv", -result);
+  } else if (result < 0) {
+    DeliverError(SocketError("recvmsg", -result));
+  }
+  if (!more && state_ == State::kOpen) loop_->Defer([this] { ArmRecv(); });
+  MaybeRelease();
+}
+
+void UdpSession::HandleBuffer(const char* buffer, int32_t result) {
+  if (connected_) {
+    const size_t length = static_cast<size_t>(result);
+    if (length > payload_capacity()) {
+      NoteRead(payload_capacity());
+      DeliverError(absl::ResourceExhaustedError(absl::StrCat(
+          "udp session ", id(), ": datagram of ", length, " bytes from ", peer_.ToString(),
+          " exceeds max_datagram ", payload_capacity(), "; truncated, dropped")));
+      return;
+    }
+    HandleDatagram(absl::string_view(buffer, length), peer_);
+    return;
+  }
+  io_uring_recvmsg_out* out = io_uring_recvmsg_validate(const_cast<char*>(buffer), result,
+                                                        &recv_template_);
+  if (out == nullptr) {
+    DeliverError(absl::InternalError("recvmsg: malformed io_uring_recvmsg_out"));
+    return;
+  }
+  const InetAddress from = InetAddress::FromSockaddr(
+      static_cast<const sockaddr*>(io_uring_recvmsg_name(out)),
+      std::min<socklen_t>(out->namelen, recv_template_.msg_namelen));
+  if ((out->flags & MSG_TRUNC) != 0) {
+    NoteRead(payload_capacity());
+    DeliverError(absl::ResourceExhaustedError(absl::StrCat(
+        "udp session ", id(), ": datagram of ", out->payloadlen, " bytes from ", from.ToString(),
+        " exceeds max_datagram ", payload_capacity(), "; truncated, dropped")));
+    return;
+  }
+  const char* payload = static_cast<const char*>(io_uring_recvmsg_payload(out, &recv_template_));
+  const unsigned length =
+      io_uring_recvmsg_payload_length(out, static_cast<int>(result), &recv_template_);
+  HandleDatagram(absl::string_view(payload, length), from);
+}
+
+void UdpSession::HandleDatagram(absl::string_view payload, const InetAddress& from) {
+  NoteRead(payload.size());
+  if (!is_open()) return;
+  Package pkg = Package::View(payload);
+  if (!payload.empty()) {
+    absl::StatusOr<size_t> used = codec_->Decode(payload, &pkg);
+    absl::Status error;
+    if (!used.ok()) {
+      error = used.status();
+    } else if (*used == 0) {
+      error = absl::InvalidArgumentError("incomplete package");
+    } else if (*used != payload.size()) {
+      error = absl::InvalidArgumentError(
+          absl::StrCat(payload.size() - *used, " bytes after the package"));
+    }
+    if (!error.ok()) {
+      DeliverError(absl::Status(
+          error.code(), absl::StrCat("udp session ", id(), ": datagram of ", payload.size(),
+                                     " bytes from ", from.ToString(), " dropped: ",
+                                     error.message())));
+      return;
+    }
+  }
+  DeliverMessage(pkg, from);
+}
+
+void UdpSession::ReportIcmpError(const char* op, int error) {
+  absl::Status status = SocketError(
+      absl::StrCat(op, " from ", connected_ ? peer_.ToString() : std::string("peer"),
+                   error == ECONNREFUSED ? ": nothing listens there (ICMP port unreachable)" : "")
+          .c_str(),
+      error);
+  if (options_.close_on_icmp_error) {
+    Teardown(status);
+  } else {
+    DeliverError(status);
+  }
+}
+
+UdpSession::SendSlot* UdpSession::TakeSlot() {
+  std::unique_ptr<SendSlot> slot;
+  if (!free_slots_.empty()) {
+    slot = std::move(free_slots_.back());
+    free_slots_.pop_back();
+  } else {
+    slot = std::make_unique<SendSlot>();
+    slot->owner = this;
+  }
+  slot->data.clear();
+  return slot.release();
+}
+
+template <typename Fill>
+absl::Status UdpSession::Send(size_t estimate, const InetAddress* to, size_t reserved,
+                              Fill&& fill) {
+  absl::Status error;
+  if (!AdmitWrite(estimate, reserved, &error)) {
+    if (reserved > 0) shared_->Unreserve(static_cast<int64_t>(reserved));
+    return error;
+  }
+  const size_t counted = std::max(estimate, reserved);
+  std::unique_ptr<SendSlot> slot(TakeSlot());
+  absl::Status filled = fill(&slot->data);
+  if (filled.ok() && slot->data.size() > payload_capacity()) {
+    filled = absl::InvalidArgumentError(absl::StrCat(
+        "udp session ", id(), ": datagram of ", slot->data.size(), " bytes exceeds max_datagram ",
+        payload_capacity()));
+  }
+  if (!filled.ok()) {
+    shared_->Unreserve(static_cast<int64_t>(counted));
+    if (free_slots_.size() < kMaxFreeSlots) free_slots_.push_back(std::move(slot));
+    return filled;
+  }
+  // Settle the reservation against the datagram's real size.
+  shared_->queued_bytes.fetch_add(static_cast<int64_t>(slot->data.size()) -
+                                      static_cast<int64_t>(counted),
+                                  std::memory_order_relaxed);
+  SendSlot* raw = slot.release();
+  ++sends_;
+  if (connected_) {
+    loop_->SubmitSend(raw, fd_.get(), raw->data.data(), raw->data.size(), 0);
+  } else {
+    raw->peer = *to;
+    raw->iov = iovec{raw->data.data(), raw->data.size()};
+    raw->msg = msghdr{};
+    raw->msg.msg_name = raw->peer.mutable_sockaddr();
+    raw->msg.msg_namelen = raw->peer.length();
+    raw->msg.msg_iov = &raw->iov;
+    raw->msg.msg_iovlen = 1;
+    loop_->SubmitSendmsg(raw, fd_.get(), &raw->msg, 0);
+  }
+  Bump(shared_->packages_out, 1);
+  return absl::OkStatus();
+}
+
+void UdpSession::OnSent(SendSlot* raw, int32_t result, uint32_t) {
+  std::unique_ptr<SendSlot> slot(raw);
+  --sends_;
+  const size_t size = slot->data.size();
+  if (result >= 0) {
+    NoteWritten(size);
+  } else {
+    shared_->Unreserve(static_cast<int64_t>(size));
+    if (result == -ECONNREFUSED || result == -EHOSTUNREACH || result == -ENETUNREACH) {
+      ReportIcmpError("send", -result);
+    } else if (result != -ECANCELED) {
+      DeliverError(SocketError(
+          connected_ ? "send" : absl::StrCat("sendmsg to ", slot->peer.ToString()).c_str(),
+          -result));
+    }
+  }
+  if (free_slots_.size() < kMaxFreeSlots) free_slots_.push_back(std::move(slot));
+  if (state_ == State::kClosing && sends_ == 0) Teardown(absl::OkStatus());
+  MaybeRelease();
+}
+
+absl::Status UdpSession::WritePkg(Package&& pkg, const InetAddress* to, size_t reserved) {
+  return Send(pkg.size(), to, reserved, [&](std::string* out) { return codec_->Encode(pkg, out); });
+}
+
+absl::Status UdpSession::WriteBytes(absl::string_view bytes, const InetAddress* to,
+                                    size_t reserved) {
+  return Send(bytes.size(), to, reserved, [&](std::string* out) {
+    out->assign(bytes.data(), bytes.size());
+    return absl::OkStatus();
+  });
+}
+
+absl::Status UdpSession::WriteOwned(std::string&& bytes, const InetAddress* to, size_t reserved) {
+  return Send(bytes.size(), to, reserved, [&](std::string* out) {
+    out->swap(bytes);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status UdpSession::WriteBytesArray(absl::Span<const absl::string_view> parts,
+                                         size_t reserved) {
+  size_t total = 0;
+  for (absl::string_view p : parts) total += p.size();
+  // One datagram made of the parts (connected sessions only: the handle checks).
+  return Send(total, nullptr, reserved, [&](std::string* out) {
+    for (absl::string_view p : parts) out->append(p.data(), p.size());
+    return absl::OkStatus();
+  });
+}
+
+absl::Status UdpSession::Connect(const InetAddress& peer) {
+  if (!connected_) return SessionBase::Connect(peer);
+  if (state_ != State::kOpen) return SessionClosedError(id());
+  if (peer.family() != peer_.family()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "udp session ", id(), ": cannot switch from ", peer_.ToString(), " to ", peer.ToString(),
+        " (address family differs)"));
+  }
+  if (::connect(fd_.get(), peer.sockaddr(), peer.length()) != 0) {
+    return SocketError(absl::StrCat("connect ", peer.ToString()).c_str(), errno);
+  }
+  peer_ = peer;
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  shared_->remote = peer;
+  return absl::OkStatus();
+}
+
+void UdpSession::BeginGracefulClose() {
+  // Nothing to flush but the datagrams already handed to the kernel.
+  if (sends_ == 0) Teardown(absl::OkStatus());
+}
+
+void UdpSession::CancelIo() {
+  if (recv_armed_ || sends_ > 0) {
+    ++cancels_;
+    loop_->SubmitCancelFd(fd_.get(), &cancel_op_);
+  }
+}
+
+void UdpSession::OnCancelled(int32_t, uint32_t) {
+  --cancels_;
+  MaybeRelease();
+}
+
+}  // namespace ringnet::net::internal

@@ -1,0 +1,90 @@
+// UdpSession: a session over one UDP socket, connected (one peer, kept by the kernel) or not
+// (every datagram names its peer).
+//
+// Receive: unconnected sockets use one multishot recvmsg into the loop's provided buffers and
+// take each datagram's sender from io_uring_recvmsg_out; connected ones use multishot recv (the
+// plain opcode) with MSG_TRUNC, so an oversize datagram is seen for what it is. A truncated
+// datagram is reported to OnError and dropped, never passed on as whole. Each datagram is one
+// package; a codec error drops that datagram (OnError), the session stays open.
+// Send: one sendmsg (unconnected) or send (connected) per datagram, each with its own slot, all
+// prepared during an iteration reaching the kernel in the same submit. Slots are reused.
+//
+// Loop thread only.
+#ifndef RINGNET_NET_INTERNAL_UDP_SESSION_H_
+#define RINGNET_NET_INTERNAL_UDP_SESSION_H_
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringnet/net/internal/session_base.h"
+#include "ringnet/net/internal/socket.h"
+#include "ringnet/runtime/buffer_ring.h"
+#include "ringnet/runtime/operation.h"
+
+namespace ringnet::net::internal {
+
+class UdpSession : public SessionBase {
+ public:
+  UdpSession(runtime::EventLoop* loop, UniqueFd fd, bool connected);
+  ~UdpSession() override;
+
+  // SessionCore.
+  absl::Status WritePkg(Package&& pkg, const InetAddress* to, size_t reserved) override;
+  absl::Status WriteBytes(absl::string_view bytes, const InetAddress* to,
+                          size_t reserved) override;
+  absl::Status WriteOwned(std::string&& bytes, const InetAddress* to, size_t reserved) override;
+  absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts,
+                               size_t reserved) override;
+  absl::Status Connect(const InetAddress& peer) override;
+
+ protected:
+  absl::Status StartIo() override;
+  void BeginGracefulClose() override;
+  void CancelIo() override;
+  bool IoIdle() const override { return !recv_armed_ && sends_ == 0 && cancels_ == 0; }
+
+ private:
+  // One datagram on its way out.
+  struct SendSlot final : runtime::Operation {
+    void Complete(int32_t result, uint32_t flags) override { owner->OnSent(this, result, flags); }
+    UdpSession* owner = nullptr;
+    msghdr msg{};
+    iovec iov{};
+    InetAddress peer;
+    std::string data;
+  };
+
+  // Fills a slot's data through `fill(std::string*)` and sends it; checks size and high water.
+  template <typename Fill>
+  absl::Status Send(size_t estimate, const InetAddress* to, size_t reserved, Fill&& fill);
+  SendSlot* TakeSlot();
+  void OnSent(SendSlot* slot, int32_t result, uint32_t flags);
+  void ArmRecv();
+  void OnRecv(int32_t result, uint32_t flags);
+  void OnCancelled(int32_t result, uint32_t flags);
+  void HandleBuffer(const char* buffer, int32_t result);
+  void HandleDatagram(absl::string_view payload, const InetAddress& from);
+  void ReportIcmpError(const char* op, int error);
+  size_t payload_capacity() const { return options_.max_datagram; }
+
+  UniqueFd fd_;
+  const bool connected_;
+  InetAddress peer_;  // connected sockets
+  runtime::BufferRing* buffers_ = nullptr;
+  msghdr recv_template_{};
+  runtime::MemberOperation<UdpSession, &UdpSession::OnRecv> recv_op_{this};
+  runtime::MemberOperation<UdpSession, &UdpSession::OnCancelled> cancel_op_{this};
+  // Idle slots, kept for reuse. A slot in flight is owned by its request until OnSent.
+  std::vector<std::unique_ptr<SendSlot>> free_slots_;
+  int sends_ = 0;
+  int cancels_ = 0;
+  bool recv_armed_ = false;
+};
+
+}  // namespace ringnet::net::internal
+
+#endif  // RINGNET_NET_INTERNAL_UDP_SESSION_H_

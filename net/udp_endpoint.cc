@@ -1,0 +1,96 @@
+#include "ringnet/net/udp_endpoint.h"
+
+#include <future>
+#include <utility>
+
+#include "ringnet/net/internal/endpoint_shared.h"
+#include "ringnet/net/internal/loop_registry.h"
+#include "ringnet/net/internal/socket.h"
+#include "ringnet/net/internal/udp_session.h"
+
+namespace ringnet::net {
+
+struct UdpEndpoint::State {
+  explicit State(runtime::EventLoopGroup* group) : endpoint(group) {}
+  internal::EndpointShared endpoint;
+};
+
+namespace internal {
+
+// Opens `session` on its loop (the calling thread must not be that loop's); returns its handle.
+absl::StatusOr<SessionHandle> OpenOnLoop(runtime::EventLoop* loop,
+                                         std::unique_ptr<SessionBase> session,
+                                         const NewSessionCallback& callback,
+                                         std::shared_ptr<EndpointShared> endpoint) {
+  std::promise<absl::StatusOr<SessionHandle>> opened;
+  SessionHandle handle = session->handle();
+  endpoint->Retain();
+  endpoint->AddSession(handle);
+  session->set_on_closed([endpoint](SessionBase* s, bool) {
+    endpoint->RemoveSession(s->id());
+    endpoint->Release();
+  });
+  const bool posted = loop->Post([&, loop, owned = std::move(session)]() mutable {
+    SessionBase* raw = LoopRegistry::Of(loop).Adopt(std::move(owned));
+    absl::Status status = raw->Open(callback);
+    if (status.ok()) {
+      opened.set_value(raw->handle());
+    } else {
+      opened.set_value(status);
+    }
+  });
+  if (!posted) {
+    endpoint->RemoveSession(handle.id());
+    endpoint->Release();
+    return absl::FailedPreconditionError("the event loop group has stopped");
+  }
+  return opened.get_future().get();
+}
+
+}  // namespace internal
+
+absl::StatusOr<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Create(runtime::EventLoopGroup* group,
+                                                                  UdpEndpointOptions options) {
+  if (group == nullptr) return absl::InvalidArgumentError("UdpEndpoint needs an EventLoopGroup");
+  if (!options.bind.valid()) {
+    return absl::InvalidArgumentError("UdpEndpointOptions.bind is not an IPv4/IPv6 address");
+  }
+  if (!options.new_session) {
+    return absl::InvalidArgumentError("UdpEndpointOptions.new_session is required");
+  }
+  runtime::EventLoop* loop = group->Next();
+  if (loop->IsInLoopThread()) {
+    return absl::FailedPreconditionError("UdpEndpoint::Create called on its own loop's thread");
+  }
+  absl::StatusOr<internal::UniqueFd> fd = internal::CreateBoundUdpSocket(options.bind);
+  if (!fd.ok()) return fd.status();
+  absl::Status sized = internal::SetBufferSizes(fd->get(), options.receive_buffer_bytes,
+                                                  options.send_buffer_bytes);
+  if (!sized.ok()) return sized;
+  absl::StatusOr<InetAddress> bound = internal::LocalAddressOf(fd->get());
+  if (!bound.ok()) return bound.status();
+
+  std::unique_ptr<UdpEndpoint> endpoint(new UdpEndpoint());
+  endpoint->state_ = std::make_shared<State>(group);
+  endpoint->address_ = *bound;
+  auto session = std::make_unique<internal::UdpSession>(loop, *std::move(fd), /*connected=*/false);
+  absl::StatusOr<SessionHandle> handle = internal::OpenOnLoop(
+      loop, std::move(session), options.new_session,
+      std::shared_ptr<internal::EndpointShared>(endpoint->state_, &endpoint->state_->endpoint));
+  if (!handle.ok()) return handle.status();
+  endpoint->session_ = *handle;
+  return endpoint;
+}
+
+UdpEndpoint::~UdpEndpoint() {
+  Close();
+  WaitClosed();
+}
+
+void UdpEndpoint::Close() { session_.Close(); }
+
+bool UdpEndpoint::WaitClosed(absl::Duration timeout) {
+  return state_->endpoint.WaitIdle(timeout);
+}
+
+}  // namespace ringnet::net

@@ -1,0 +1,73 @@
+// UdpEndpoint: an unconnected UDP socket and its one session (getty's NewUDPEndPoint).
+//
+// Every datagram carries its own peer, in and out: OnMessage's `from` is the sender, and writes
+// name their destination with WritePkgTo/WriteBytesTo (WritePkg/WriteBytes fail: "destination
+// address required"). Many peers can talk to one endpoint; replies go where they are addressed.
+//
+// Example:
+//
+//   UdpEndpointOptions options;
+//   options.bind = *InetAddress::Parse("127.0.0.1:0");
+//   options.new_session = [listener](SessionConfig& config) {
+//     config.listener = listener;  // OnMessage(s, pkg, from) -> s.WriteBytesTo(pkg.bytes(), from)
+//     return absl::OkStatus();
+//   };
+//   absl::StatusOr<std::unique_ptr<UdpEndpoint>> udp = UdpEndpoint::Create(group.get(), options);
+//
+// Thread safety: all methods are thread-safe. Create it outside its loop's thread (it waits for
+// the session to open there); destroy it before its EventLoopGroup.
+#ifndef RINGNET_NET_UDP_ENDPOINT_H_
+#define RINGNET_NET_UDP_ENDPOINT_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ringnet/net/inet_address.h"
+#include "ringnet/net/session.h"
+#include "ringnet/runtime/event_loop_group.h"
+
+namespace ringnet::net {
+
+struct UdpEndpointOptions {
+  // Address to bind (IPv4 or IPv6; port 0: the kernel chooses, see `address()`).
+  InetAddress bind;
+  // Configures (or rejects) the endpoint's session. Required.
+  NewSessionCallback new_session;
+  // SO_RCVBUF / SO_SNDBUF in bytes; 0 keeps the system default.
+  int receive_buffer_bytes = 0;
+  int send_buffer_bytes = 0;
+};
+
+class UdpEndpoint {
+ public:
+  // Binds and opens the session on the group's next loop. Bind errors and a rejected session
+  // (new_session or OnOpen failing) are returned here.
+  static absl::StatusOr<std::unique_ptr<UdpEndpoint>> Create(runtime::EventLoopGroup* group,
+                                                             UdpEndpointOptions options);
+  UdpEndpoint(const UdpEndpoint&) = delete;
+  UdpEndpoint& operator=(const UdpEndpoint&) = delete;
+  // Close(), then waits for the session to finish.
+  ~UdpEndpoint();
+
+  // The bound address (the real port when 0 was asked).
+  const InetAddress& address() const { return address_; }
+  // The endpoint's session.
+  const SessionHandle& session() const { return session_; }
+  // Closes the session (datagrams already handed to the kernel still leave).
+  void Close();
+  // Waits until the session is gone; false on timeout or from a loop thread.
+  bool WaitClosed(absl::Duration timeout = absl::InfiniteDuration());
+
+ private:
+  struct State;
+  UdpEndpoint() = default;
+
+  std::shared_ptr<State> state_;
+  InetAddress address_;
+  SessionHandle session_;
+};
+
+}  // namespace ringnet::net
+
+#endif  // RINGNET_NET_UDP_ENDPOINT_H_
