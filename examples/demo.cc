@@ -10,6 +10,7 @@
 #include "ringnet/codec/raw_codec.h"
 #include "ringnet/examples/load_client.h"
 #include "ringnet/net/tcp_server.h"
+#include "ringnet/net/udp_endpoint.h"
 #include "ringnet/runtime/event_loop_group.h"
 
 namespace {
@@ -20,17 +21,34 @@ using ringnet::net::SessionHandle;
 
 class Echo : public ringnet::net::EventListener {
  public:
-  void OnMessage(const SessionHandle& s, Package& pkg, const InetAddress&) override {
-    (void)s.WriteBytes(pkg.bytes());
+  void OnMessage(const SessionHandle& s, Package& pkg, const InetAddress& from) override {
+    if (s.kind() == ringnet::net::SessionKind::kUdp) {
+      (void)s.WriteBytesTo(pkg.bytes(), from);
+    } else {
+      (void)s.WriteBytes(pkg.bytes());
+    }
   }
 };
 
 struct Row {
-  const char* proto;
+  ringnet::examples::LoadProto proto;
+  bool connected;  // udp
   int connections;
   size_t size;
   int depth;
 };
+
+const char* RowName(const Row& row) {
+  switch (row.proto) {
+    case ringnet::examples::LoadProto::kTcp:
+      return "tcp";
+    case ringnet::examples::LoadProto::kUdp:
+      return row.connected ? "udp connected" : "udp unconnected";
+    case ringnet::examples::LoadProto::kWebSocket:
+      return "websocket";
+  }
+  return "?";
+}
 
 // The server's io_uring_enter calls so far (read on its loop thread).
 uint64_t ServerEnters(ringnet::runtime::EventLoopGroup& group) {
@@ -68,19 +86,33 @@ int main() {
     c.codec = codec;
     return absl::OkStatus();
   };
+  ringnet::net::UdpEndpointOptions udp_options;
+  udp_options.bind = InetAddress::Loopback(0);
+  udp_options.receive_buffer_bytes = 4 << 20;
+  udp_options.new_session = options.new_session;
   auto server = ringnet::net::TcpServer::Create(group->get(), std::move(options));
   if (!server.ok()) return Fail(server.status());
-  std::printf("ringnet demo: echo server on %s (1 loop, %s ring), load client in-process\n\n",
-              (*server)->address().ToString().c_str(),
-              std::string(ringnet::runtime::RingModeName((*group)->loop(0)->ring_mode())).c_str());
+  auto udp = ringnet::net::UdpEndpoint::Create(group->get(), std::move(udp_options));
+  if (!udp.ok()) return Fail(udp.status());
+  std::printf(
+      "ringnet demo: echo servers on tcp %s and udp %s (1 loop, %s ring), load client "
+      "in-process\n\n",
+      (*server)->address().ToString().c_str(), (*udp)->address().ToString().c_str(),
+      std::string(ringnet::runtime::RingModeName((*group)->loop(0)->ring_mode())).c_str());
   std::printf("| proto | conns | size | depth | msg/s | MB/s | p50 us | p99 us | server enters/msg | errors |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  using ringnet::examples::LoadProto;
   const std::vector<Row> rows = {
-      {"tcp", 1, 64, 1}, {"tcp", 64, 64, 16}, {"tcp", 64, 4096, 16}, {"tcp", 256, 64, 4}};
+      {LoadProto::kTcp, true, 1, 64, 1},     {LoadProto::kTcp, true, 64, 64, 16},
+      {LoadProto::kTcp, true, 64, 4096, 16}, {LoadProto::kTcp, true, 256, 64, 4},
+      {LoadProto::kUdp, true, 16, 64, 16},   {LoadProto::kUdp, false, 16, 64, 16},
+  };
   uint64_t errors = 0;
   for (const Row& row : rows) {
     ringnet::examples::LoadOptions load;
-    load.server = (*server)->address();
+    load.proto = row.proto;
+    load.udp_connected = row.connected;
+    load.server = row.proto == LoadProto::kUdp ? (*udp)->address() : (*server)->address();
     load.connections = row.connections;
     load.size = row.size;
     load.depth = row.depth;
@@ -91,7 +123,7 @@ int main() {
     if (!r.ok()) return Fail(r.status());
     const uint64_t enters = ServerEnters(**group) - enters_before;
     errors += r->errors;
-    std::printf("| %s | %d | %zu | %d | %.0f | %.1f | %.1f | %.1f | %.4f | %llu |\n", row.proto,
+    std::printf("| %s | %d | %zu | %d | %.0f | %.1f | %.1f | %.1f | %.4f | %llu |\n", RowName(row),
                 row.connections, row.size, row.depth, r->messages_per_second(),
                 r->megabytes_per_second(), r->p50_us, r->p99_us,
                 r->total_messages > 0 ? static_cast<double>(enters) / r->total_messages : 0.0,
@@ -99,5 +131,7 @@ int main() {
   }
   (*server)->Close();
   (*server)->WaitClosed(absl::Seconds(5));
+  (*udp)->Close();
+  (*udp)->WaitClosed(absl::Seconds(5));
   return errors == 0 ? 0 : 1;
 }

@@ -7,6 +7,7 @@
 // loops' counters on exit ("stats iterations=... enters=... sqes=... cqes=...").
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "ringnet/codec/raw_codec.h"
 #include "ringnet/net/tcp_server.h"
+#include "ringnet/net/udp_endpoint.h"
 #include "ringnet/runtime/event_loop_group.h"
 
 ABSL_FLAG(std::string, proto, "tcp", "tcp, udp or ws");
@@ -30,10 +32,32 @@ using ringnet::net::InetAddress;
 using ringnet::net::Package;
 using ringnet::net::SessionHandle;
 
+// Echoes bytes back on a stream, and each datagram to its sender as one datagram.
 class Echo : public ringnet::net::EventListener {
  public:
-  void OnMessage(const SessionHandle& s, Package& pkg, const InetAddress&) override {
-    (void)s.WriteBytes(pkg.bytes());
+  void OnMessage(const SessionHandle& s, Package& pkg, const InetAddress& from) override {
+    if (s.kind() == ringnet::net::SessionKind::kUdp) {
+      (void)s.WriteBytesTo(pkg.bytes(), from);
+    } else {
+      (void)s.WriteBytes(pkg.bytes());
+    }
+  }
+};
+
+// The running server, whatever its protocol.
+struct Server {
+  std::unique_ptr<ringnet::net::TcpServer> tcp;
+  std::unique_ptr<ringnet::net::UdpEndpoint> udp;
+  InetAddress address() const { return tcp ? tcp->address() : udp->address(); }
+  void CloseAndWait() {
+    if (tcp) {
+      tcp->Close();
+      tcp->WaitClosed(absl::Seconds(4));
+    }
+    if (udp) {
+      udp->Close();
+      udp->WaitClosed(absl::Seconds(4));
+    }
   }
 };
 
@@ -77,7 +101,7 @@ int main(int argc, char** argv) {
   const std::string proto = absl::GetFlag(FLAGS_proto);
   absl::StatusOr<InetAddress> listen = InetAddress::Parse(absl::GetFlag(FLAGS_listen));
   if (!listen.ok()) return Fail(listen.status());
-  if (proto != "tcp") {
+  if (proto != "tcp" && proto != "udp") {
     return Fail(absl::UnimplementedError(absl::StrCat("--proto=", proto, " is not available yet")));
   }
   const int64_t max_msg_len = absl::GetFlag(FLAGS_max_msg_len);
@@ -89,28 +113,39 @@ int main(int argc, char** argv) {
 
   auto echo = std::make_shared<Echo>();
   auto codec = std::make_shared<ringnet::codec::RawCodec>();
-  ringnet::net::TcpServerOptions options;
-  options.listen = *listen;
-  options.new_session = [echo, codec, max_msg_len](ringnet::net::SessionConfig& config) {
+  auto configure = [echo, codec, max_msg_len](ringnet::net::SessionConfig& config) {
     config.listener = echo;
     config.codec = codec;
     config.options.max_msg_len = static_cast<size_t>(max_msg_len);
+    config.options.max_datagram = static_cast<size_t>(std::min<int64_t>(max_msg_len, 65507));
     config.options.close_linger = absl::Seconds(3);
     return absl::OkStatus();
   };
-  auto server = ringnet::net::TcpServer::Create(group->get(), std::move(options));
-  if (!server.ok()) return Fail(server.status());
-  std::printf("listening %s %s\n", proto.c_str(), (*server)->address().ToString().c_str());
+  Server server;
+  if (proto == "tcp") {
+    ringnet::net::TcpServerOptions options;
+    options.listen = *listen;
+    options.new_session = configure;
+    auto tcp = ringnet::net::TcpServer::Create(group->get(), std::move(options));
+    if (!tcp.ok()) return Fail(tcp.status());
+    server.tcp = *std::move(tcp);
+  } else {
+    ringnet::net::UdpEndpointOptions options;
+    options.bind = *listen;
+    options.receive_buffer_bytes = 4 << 20;
+    options.new_session = configure;
+    auto udp = ringnet::net::UdpEndpoint::Create(group->get(), std::move(options));
+    if (!udp.ok()) return Fail(udp.status());
+    server.udp = *std::move(udp);
+  }
+  std::printf("listening %s %s\n", proto.c_str(), server.address().ToString().c_str());
   std::fflush(stdout);
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  (*server)->Close();
-  (*server)->WaitClosed(absl::Seconds(4));
+  server.CloseAndWait();
   (*group)->Stop();
   if (absl::GetFlag(FLAGS_stats)) PrintStats(**group);
   std::fflush(stdout);
-  // Sessions still lingering after 4 s were aborted by Stop(); everything is released.
-  server->reset();
   return 0;
 }

@@ -9,9 +9,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ringnet/examples/latency_histogram.h"
 #include "ringnet/net/tcp_client.h"
+#include "ringnet/net/udp_client.h"
+#include "ringnet/net/udp_endpoint.h"
 #include "ringnet/runtime/event_loop_group.h"
 
 namespace ringnet::examples {
@@ -25,9 +28,20 @@ using net::SessionHandle;
 // next to it, so a lost, duplicated or reordered byte is caught.
 constexpr size_t kPatternPeriod = 251;
 
+// A UDP datagram in flight: datagrams carry their sequence number and slot, so a lost one is
+// noticed (its slot times out) and replaced instead of stalling the connection.
+struct DatagramSlot {
+  uint64_t seq = 0;
+  int64_t sent_at = 0;
+  bool pending = false;
+};
+constexpr size_t kDatagramHeader = 12;  // 8-byte sequence number, 4-byte slot
+constexpr int64_t kDatagramTimeoutNs = 200'000'000;
+
 // The sender and checker of one session. Touched only on the session's loop thread.
 struct Connection {
   SessionHandle session;
+  std::vector<DatagramSlot> datagrams;  // UDP: one per message in flight
   std::vector<int64_t> sent_at;  // ring of `depth` send times
   uint64_t next_send = 0;
   uint64_t stream_offset = 0;    // stream protocols: bytes received so far
@@ -37,6 +51,7 @@ struct Connection {
   uint64_t all_completed = 0;
   uint64_t bytes = 0;
   uint64_t errors = 0;
+  uint64_t lost = 0;
 };
 
 class LoadListener : public net::EventListener {
@@ -57,6 +72,7 @@ class LoadListener : public net::EventListener {
     auto conn = std::make_unique<Connection>();
     conn->session = s;
     conn->sent_at.assign(static_cast<size_t>(options_.depth), 0);
+    conn->datagrams.resize(options_.proto == LoadProto::kUdp ? options_.depth : 0);
     conn->histogram = &ThreadHistogram();
     Connection* raw = conn.get();
     {
@@ -64,8 +80,30 @@ class LoadListener : public net::EventListener {
       connections_.push_back(std::move(conn));
     }
     ThreadConnections()[s.id()] = raw;
-    for (int i = 0; i < options_.depth; ++i) Send(*raw);
+    for (int i = 0; i < options_.depth; ++i) {
+      if (options_.proto == LoadProto::kUdp) {
+        SendDatagram(*raw, static_cast<uint32_t>(i));
+      } else {
+        Send(*raw);
+      }
+    }
     return absl::OkStatus();
+  }
+
+  // UDP: replaces datagrams that did not come back in time.
+  void OnCron(const SessionHandle& s) override {
+    auto it = ThreadConnections().find(s.id());
+    if (it == ThreadConnections().end() || options_.proto != LoadProto::kUdp) return;
+    Connection& c = *it->second;
+    const int64_t now = Now();
+    for (uint32_t slot = 0; slot < c.datagrams.size(); ++slot) {
+      DatagramSlot& d = c.datagrams[slot];
+      if (d.pending && now - d.sent_at > kDatagramTimeoutNs) {
+        ++c.lost;
+        d.pending = false;
+        SendDatagram(c, slot);
+      }
+    }
   }
 
   void OnError(const SessionHandle&, const absl::Status&) override {
@@ -83,10 +121,16 @@ class LoadListener : public net::EventListener {
     auto it = ThreadConnections().find(s.id());
     if (it == ThreadConnections().end()) return;
     Connection& c = *it->second;
-    if (options_.proto == LoadProto::kTcp) {
-      OnStreamBytes(c, pkg.bytes());
-    } else {
-      OnWholeMessage(c, pkg.bytes());
+    switch (options_.proto) {
+      case LoadProto::kTcp:
+        OnStreamBytes(c, pkg.bytes());
+        break;
+      case LoadProto::kUdp:
+        OnDatagram(c, pkg.bytes());
+        break;
+      case LoadProto::kWebSocket:
+        OnWholeMessage(c, pkg.bytes());
+        break;
     }
   }
 
@@ -99,6 +143,7 @@ class LoadListener : public net::EventListener {
       r.total_messages += c->all_completed;
       r.bytes += c->bytes;
       r.errors += c->errors;
+      r.lost += c->lost;
     }
     for (auto& h : histograms_) merged.Merge(*h);
     r.connected = static_cast<int>(connections_.size());
@@ -137,6 +182,48 @@ class LoadListener : public net::EventListener {
       c.bytes += options_.size;
     }
     Send(c);
+  }
+
+  // UDP: [seq][slot][pattern of message seq, from byte 12].
+  void SendDatagram(Connection& c, uint32_t slot) {
+    if (stop_sending_.load(std::memory_order_relaxed)) return;
+    const uint64_t seq = c.next_send++;
+    std::string datagram(MessageBytes(seq));
+    std::memcpy(datagram.data(), &seq, sizeof(seq));
+    std::memcpy(datagram.data() + sizeof(seq), &slot, sizeof(slot));
+    DatagramSlot& d = c.datagrams[slot];
+    d.seq = seq;
+    d.sent_at = Now();
+    d.pending = true;
+    absl::Status sent = options_.udp_connected
+                            ? c.session.WriteBytes(std::move(datagram))
+                            : c.session.WriteBytesTo(datagram, options_.server);
+    if (!sent.ok()) ++c.errors;
+  }
+
+  void OnDatagram(Connection& c, absl::string_view bytes) {
+    uint64_t seq;
+    uint32_t slot;
+    if (bytes.size() != options_.size) {
+      ++c.errors;
+      return;
+    }
+    std::memcpy(&seq, bytes.data(), sizeof(seq));
+    std::memcpy(&slot, bytes.data() + sizeof(seq), sizeof(slot));
+    if (slot >= c.datagrams.size() || !c.datagrams[slot].pending || c.datagrams[slot].seq != seq) {
+      return;  // a late echo of a datagram already counted as lost
+    }
+    if (bytes.substr(kDatagramHeader) != MessageBytes(seq).substr(kDatagramHeader)) ++c.errors;
+    DatagramSlot& d = c.datagrams[slot];
+    d.pending = false;
+    const int64_t now = Now();
+    ++c.all_completed;
+    if (now >= window_start_ && now < window_end_) {
+      c.histogram->Add(now - d.sent_at);
+      ++c.completed;
+      c.bytes += options_.size;
+    }
+    SendDatagram(c, slot);
   }
 
   // TCP: the echo is a byte stream; check it against the stream that was sent.
@@ -208,14 +295,94 @@ absl::StatusOr<LoadProto> ParseLoadProto(absl::string_view name) {
   return absl::InvalidArgumentError(absl::StrCat("unknown --proto=", name, " (tcp, udp, ws)"));
 }
 
+namespace {
+
+// The client endpoints of one load run, whatever the protocol.
+class LoadClients {
+ public:
+  absl::Status Start(const LoadOptions& options, runtime::EventLoopGroup* group,
+                     std::shared_ptr<LoadListener> listener) {
+    auto configure = [listener, udp = options.proto == LoadProto::kUdp](net::SessionConfig& c) {
+      c.listener = listener;
+      c.options.write_high_water = 1ull << 40;  // the load is bounded by depth, not the queue
+      if (udp) c.options.cron_period = absl::Milliseconds(50);  // finds lost datagrams
+      return absl::OkStatus();
+    };
+    switch (options.proto) {
+      case LoadProto::kTcp: {
+        net::TcpClientOptions o;
+        o.server = options.server;
+        o.connections = options.connections;
+        o.reconnect = false;
+        o.new_session = configure;
+        return Keep(net::TcpClient::Create(group, std::move(o)), &tcp_);
+      }
+      case LoadProto::kUdp:
+        return StartUdp(options, group, configure);
+      case LoadProto::kWebSocket:
+        break;
+    }
+    return absl::UnimplementedError(
+        absl::StrCat("load over ", LoadProtoName(options.proto), " is not available yet"));
+  }
+
+  void CloseAndWait() {
+    if (tcp_) tcp_->Close();
+    if (udp_) udp_->Close();
+    for (auto& e : endpoints_) e->Close();
+    if (tcp_) tcp_->WaitClosed(absl::Seconds(5));
+    if (udp_) udp_->WaitClosed(absl::Seconds(5));
+    for (auto& e : endpoints_) e->WaitClosed(absl::Seconds(5));
+  }
+
+ private:
+  template <typename T>
+  static absl::Status Keep(absl::StatusOr<std::unique_ptr<T>> made, std::unique_ptr<T>* slot) {
+    if (!made.ok()) return made.status();
+    *slot = *std::move(made);
+    return absl::OkStatus();
+  }
+
+  absl::Status StartUdp(const LoadOptions& options, runtime::EventLoopGroup* group,
+                        const net::NewSessionCallback& configure) {
+    if (options.size < kDatagramHeader) {
+      return absl::InvalidArgumentError("udp load needs --size of at least 12 bytes");
+    }
+    if (options.udp_connected) {
+      net::UdpClientOptions o;
+      o.server = options.server;
+      o.connections = options.connections;
+      o.reconnect = false;
+      o.receive_buffer_bytes = 4 << 20;
+      o.new_session = configure;
+      return Keep(net::UdpClient::Create(group, std::move(o)), &udp_);
+    }
+    for (int i = 0; i < options.connections; ++i) {
+      net::UdpEndpointOptions o;
+      o.bind = InetAddress::Loopback(0, options.server.is_ipv6());
+      o.receive_buffer_bytes = 4 << 20;
+      o.new_session = configure;
+      std::unique_ptr<net::UdpEndpoint> endpoint;
+      if (absl::Status s = Keep(net::UdpEndpoint::Create(group, std::move(o)), &endpoint);
+          !s.ok()) {
+        return s;
+      }
+      endpoints_.push_back(std::move(endpoint));
+    }
+    return absl::OkStatus();
+  }
+
+  std::unique_ptr<net::TcpClient> tcp_;
+  std::unique_ptr<net::UdpClient> udp_;
+  std::vector<std::unique_ptr<net::UdpEndpoint>> endpoints_;
+};
+
+}  // namespace
+
 absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   if (!options.server.valid()) return absl::InvalidArgumentError("no server address");
   if (options.size == 0 || options.depth < 1 || options.connections < 1) {
     return absl::InvalidArgumentError("size, depth and connections must be positive");
-  }
-  if (options.proto != LoadProto::kTcp) {
-    return absl::UnimplementedError(
-        absl::StrCat("load over ", LoadProtoName(options.proto), " is not available yet"));
   }
   absl::StatusOr<std::unique_ptr<runtime::EventLoopGroup>> group =
       runtime::EventLoopGroup::Create(options.loops);
@@ -225,30 +392,20 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   const int64_t window_start = start + absl::ToInt64Nanoseconds(options.warmup);
   const int64_t window_end = window_start + absl::ToInt64Nanoseconds(options.duration);
   listener->SetWindow(window_start, window_end);
-
-  net::TcpClientOptions client_options;
-  client_options.server = options.server;
-  client_options.connections = options.connections;
-  client_options.reconnect = false;
-  client_options.new_session = [listener](net::SessionConfig& c) {
-    c.listener = listener;
-    c.options.write_high_water = 1ull << 40;  // the load is bounded by depth, not by the queue
-    return absl::OkStatus();
-  };
-  absl::StatusOr<std::unique_ptr<net::TcpClient>> client =
-      net::TcpClient::Create(group->get(), std::move(client_options));
-  if (!client.ok()) return client.status();
-
+  LoadClients clients;
+  if (absl::Status started = clients.Start(options, group->get(), listener); !started.ok()) {
+    return started;
+  }
   auto sleep_until = [](int64_t ns) {
-    std::this_thread::sleep_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns)));
+    std::this_thread::sleep_until(
+        std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns)));
   };
   sleep_until(window_start);
   if (options.on_window_start) options.on_window_start();
   sleep_until(window_end);
   if (options.on_window_end) options.on_window_end();
   listener->StopSending();
-  (*client)->Close();
-  (*client)->WaitClosed(absl::Seconds(5));
+  clients.CloseAndWait();
   (*group)->Stop();
   LoadResult result = listener->Collect();
   if (result.connected == 0) {
@@ -263,12 +420,12 @@ std::string FormatResult(const LoadOptions& o, const LoadResult& r) {
       "%s %s: %d connections x %d in flight x %d bytes, %.1f s\n"
       "  messages: %d (%.0f/s), throughput %.2f MB/s\n"
       "  latency: p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n"
-      "  errors: %d\n"
+      "  errors: %d, lost (udp): %d\n"
       "RESULT proto=%s connections=%d size=%d depth=%d msgs_per_sec=%.0f mb_per_sec=%.2f "
       "p50_us=%.1f p99_us=%.1f p999_us=%.1f errors=%d lost=%d\n",
       LoadProtoName(o.proto), o.server.ToString(), o.connections, o.depth, o.size, r.seconds,
       r.messages, r.messages_per_second(), r.megabytes_per_second(), r.p50_us, r.p99_us,
-      r.p999_us, r.errors, LoadProtoName(o.proto), o.connections, o.size, o.depth,
+      r.p999_us, r.errors, r.lost, LoadProtoName(o.proto), o.connections, o.size, o.depth,
       r.messages_per_second(), r.megabytes_per_second(), r.p50_us, r.p99_us, r.p999_us, r.errors,
       r.lost);
 }

@@ -322,6 +322,27 @@ TEST_P(UdpTest, ABurstThatExhaustsTheBufferRingIsStillReceived) {
   EXPECT_GT(exhaustions.get_future().get(), 0u);
 }
 
+TEST_P(UdpTest, ABurstBeyondTheSendWindowLeavesInOrderAndCloseSendsItAll) {
+  StartEchoEndpoint();
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  constexpr int kBurst = 5000;  // ten times the session's send window
+  const SessionHandle s = endpoint_->session();
+  group_->loop(0)->Post([&] {
+    for (int i = 0; i < kBurst; ++i) {
+      ASSERT_TRUE(s.WriteBytesTo(absl::StrCat("datagram ", i), receiver.address()).ok());
+    }
+    s.Close();  // graceful: the datagrams still waiting for the window leave first
+  });
+  for (int i = 0; i < kBurst; ++i) {
+    auto got = receiver.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, absl::StrCat("datagram ", i));
+  }
+  EXPECT_TRUE(endpoint_->WaitClosed(absl::Seconds(30)));
+  EXPECT_EQ(echo_->closes(), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, UdpTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "IPv6" : "IPv4"; });
 

@@ -31,7 +31,7 @@ UdpSession::UdpSession(runtime::EventLoop* loop, UniqueFd fd, bool connected)
   shared_->remote = peer_;
 }
 
-UdpSession::~UdpSession() = default;
+UdpSession::~UdpSession() { DropWaiting(); }
 
 absl::Status UdpSession::StartIo() {
   const size_t size = payload_capacity() + (connected_ ? 0 : kRecvmsgOverhead);
@@ -197,22 +197,50 @@ absl::Status UdpSession::Send(size_t estimate, const InetAddress* to, size_t res
   shared_->queued_bytes.fetch_add(static_cast<int64_t>(slot->data.size()) -
                                       static_cast<int64_t>(counted),
                                   std::memory_order_relaxed);
+  if (!connected_) slot->peer = *to;
+  Bump(shared_->packages_out, 1);
   SendSlot* raw = slot.release();
+  if (sends_ < kSendWindow) {
+    Submit(raw);
+  } else {
+    raw->next = nullptr;
+    (waiting_tail_ != nullptr ? waiting_tail_->next : waiting_head_) = raw;
+    waiting_tail_ = raw;
+  }
+  return absl::OkStatus();
+}
+
+void UdpSession::Submit(SendSlot* slot) {
   ++sends_;
   if (connected_) {
-    loop_->SubmitSend(raw, fd_.get(), raw->data.data(), raw->data.size(), 0);
-  } else {
-    raw->peer = *to;
-    raw->iov = iovec{raw->data.data(), raw->data.size()};
-    raw->msg = msghdr{};
-    raw->msg.msg_name = raw->peer.mutable_sockaddr();
-    raw->msg.msg_namelen = raw->peer.length();
-    raw->msg.msg_iov = &raw->iov;
-    raw->msg.msg_iovlen = 1;
-    loop_->SubmitSendmsg(raw, fd_.get(), &raw->msg, 0);
+    loop_->SubmitSend(slot, fd_.get(), slot->data.data(), slot->data.size(), 0);
+    return;
   }
-  Bump(shared_->packages_out, 1);
-  return absl::OkStatus();
+  slot->iov = iovec{slot->data.data(), slot->data.size()};
+  slot->msg = msghdr{};
+  slot->msg.msg_name = slot->peer.mutable_sockaddr();
+  slot->msg.msg_namelen = slot->peer.length();
+  slot->msg.msg_iov = &slot->iov;
+  slot->msg.msg_iovlen = 1;
+  loop_->SubmitSendmsg(slot, fd_.get(), &slot->msg, 0);
+}
+
+void UdpSession::SubmitWaiting() {
+  while (waiting_head_ != nullptr && sends_ < kSendWindow) {
+    SendSlot* slot = waiting_head_;
+    waiting_head_ = slot->next;
+    if (waiting_head_ == nullptr) waiting_tail_ = nullptr;
+    Submit(slot);
+  }
+}
+
+void UdpSession::DropWaiting() {
+  while (waiting_head_ != nullptr) {
+    std::unique_ptr<SendSlot> slot(waiting_head_);
+    waiting_head_ = slot->next;
+    shared_->Unreserve(static_cast<int64_t>(slot->data.size()));
+  }
+  waiting_tail_ = nullptr;
 }
 
 void UdpSession::OnSent(SendSlot* raw, int32_t result, uint32_t) {
@@ -232,7 +260,8 @@ void UdpSession::OnSent(SendSlot* raw, int32_t result, uint32_t) {
     }
   }
   if (free_slots_.size() < kMaxFreeSlots) free_slots_.push_back(std::move(slot));
-  if (state_ == State::kClosing && sends_ == 0) Teardown(absl::OkStatus());
+  if (state_ != State::kClosed) SubmitWaiting();
+  if (state_ == State::kClosing && SendsDone()) Teardown(absl::OkStatus());
   MaybeRelease();
 }
 
@@ -284,11 +313,12 @@ absl::Status UdpSession::Connect(const InetAddress& peer) {
 }
 
 void UdpSession::BeginGracefulClose() {
-  // Nothing to flush but the datagrams already handed to the kernel.
-  if (sends_ == 0) Teardown(absl::OkStatus());
+  // Nothing to flush but the datagrams already accepted.
+  if (SendsDone()) Teardown(absl::OkStatus());
 }
 
 void UdpSession::CancelIo() {
+  DropWaiting();
   if (recv_armed_ || sends_ > 0) {
     ++cancels_;
     loop_->SubmitCancelFd(fd_.get(), &cancel_op_);

@@ -7,7 +7,10 @@
 // datagram is reported to OnError and dropped, never passed on as whole. Each datagram is one
 // package; a codec error drops that datagram (OnError), the session stays open.
 // Send: one sendmsg (unconnected) or send (connected) per datagram, each with its own slot, all
-// prepared during an iteration reaching the kernel in the same submit. Slots are reused.
+// prepared during an iteration reaching the kernel in the same submit. Slots are reused. At most
+// kSendWindow datagrams are in the kernel's hands at once; a burst beyond that waits in the
+// session and leaves as completions come back, so a 100,000-datagram burst neither overflows
+// the completion queue nor costs a system call per datagram.
 //
 // Loop thread only.
 #ifndef RINGNET_NET_INTERNAL_UDP_SESSION_H_
@@ -46,12 +49,16 @@ class UdpSession : public SessionBase {
   void BeginGracefulClose() override;
   void CancelIo() override;
   bool IoIdle() const override { return !recv_armed_ && sends_ == 0 && cancels_ == 0; }
+  bool SendsDone() const { return sends_ == 0 && waiting_head_ == nullptr; }
 
  private:
+  static constexpr int kSendWindow = 512;
+
   // One datagram on its way out.
   struct SendSlot final : runtime::Operation {
     void Complete(int32_t result, uint32_t flags) override { owner->OnSent(this, result, flags); }
     UdpSession* owner = nullptr;
+    SendSlot* next = nullptr;  // in the waiting list
     msghdr msg{};
     iovec iov{};
     InetAddress peer;
@@ -62,6 +69,9 @@ class UdpSession : public SessionBase {
   template <typename Fill>
   absl::Status Send(size_t estimate, const InetAddress* to, size_t reserved, Fill&& fill);
   SendSlot* TakeSlot();
+  void Submit(SendSlot* slot);
+  void SubmitWaiting();
+  void DropWaiting();
   void OnSent(SendSlot* slot, int32_t result, uint32_t flags);
   void ArmRecv();
   void OnRecv(int32_t result, uint32_t flags);
@@ -80,7 +90,9 @@ class UdpSession : public SessionBase {
   runtime::MemberOperation<UdpSession, &UdpSession::OnCancelled> cancel_op_{this};
   // Idle slots, kept for reuse. A slot in flight is owned by its request until OnSent.
   std::vector<std::unique_ptr<SendSlot>> free_slots_;
-  int sends_ = 0;
+  SendSlot* waiting_head_ = nullptr;  // datagrams beyond the send window, oldest first
+  SendSlot* waiting_tail_ = nullptr;
+  int sends_ = 0;  // in the kernel's hands
   int cancels_ = 0;
   bool recv_armed_ = false;
 };
