@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
     config.codec = codec;
     config.options.max_msg_len = static_cast<size_t>(max_msg_len);
     config.options.max_datagram = static_cast<size_t>(std::min<int64_t>(max_msg_len, 65507));
-    config.options.close_linger = absl::Seconds(3);
+    config.options.close_linger = absl::Seconds(2);
     return absl::OkStatus();
   };
   Server server;
