@@ -11,11 +11,11 @@
 
 #include <atomic>
 #include <cstdio>
-#include <map>
 #include <string>
 #include <thread>
 
 #include "benchmark/benchmark.h"
+#include "ringnet/bench/collecting_reporter.h"
 #include "ringnet/runtime/event_loop.h"
 #include "ringnet/runtime/ring.h"
 
@@ -102,50 +102,30 @@ void BM_EventfdWakeup(benchmark::State& state) {
 }
 BENCHMARK(BM_EventfdWakeup)->UseRealTime();
 
-// Prints the usual table, then the same-run ratios.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
-      double ns = run.GetAdjustedRealTime() * benchmark::GetTimeUnitMultiplier(run.time_unit) /
-                  benchmark::GetTimeUnitMultiplier(benchmark::kNanosecond);
-      per_iteration_ns_[run.benchmark_name()] = ns;
-    }
+// The same-run ratios.
+void PrintRatios(const bench::CollectingReporter& reporter) {
+  const double b1 = reporter.NsPerIteration("BM_SubmitReap/1");
+  const double b256 = reporter.NsPerIteration("BM_SubmitReap/256") / 256;
+  if (b1 > 0 && b256 > 0) {
+    std::printf("\nsubmit+reap cost per op: batch 1 = %.1f ns, batch 256 = %.1f ns, "
+                "ratio batch-1/batch-256 = %.1fx\n", b1, b256, b1 / b256);
   }
-
-  void PrintRatios() const {
-    auto get = [&](const std::string& name) {
-      auto it = per_iteration_ns_.find(name);
-      return it == per_iteration_ns_.end() ? 0.0 : it->second;
-    };
-    const double b1 = get("BM_SubmitReap/1");
-    const double b256 = get("BM_SubmitReap/256") / 256;
-    if (b1 > 0 && b256 > 0) {
-      std::printf("\nsubmit+reap cost per op: batch 1 = %.1f ns, batch 256 = %.1f ns, "
-                  "ratio batch-1/batch-256 = %.1fx\n", b1, b256, b1 / b256);
-    }
-    const double post = get("BM_PostWakeup/real_time");
-    const double floor = get("BM_EventfdWakeup/real_time");
-    if (post > 0 && floor > 0) {
-      std::printf("Post wakeup round trip = %.2f us, bare eventfd wakeup = %.2f us, "
-                  "ratio = %.2fx\n", post / 1000, floor / 1000, post / floor);
-    }
+  const double post = reporter.NsPerIteration("BM_PostWakeup/real_time");
+  const double floor = reporter.NsPerIteration("BM_EventfdWakeup/real_time");
+  if (post > 0 && floor > 0) {
+    std::printf("Post wakeup round trip = %.2f us, bare eventfd wakeup = %.2f us, "
+                "ratio = %.2fx\n", post / 1000, floor / 1000, post / floor);
   }
-
- private:
-  std::map<std::string, double> per_iteration_ns_;
-};
+}
 
 }  // namespace
 }  // namespace ringnet::runtime
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  ringnet::runtime::RatioReporter reporter;
+  ringnet::bench::CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.PrintRatios();
+  ringnet::runtime::PrintRatios(reporter);
   benchmark::Shutdown();
   return 0;
 }

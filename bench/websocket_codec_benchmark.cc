@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "ringnet/bench/collecting_reporter.h"
 #include "ringnet/codec/websocket/frame.h"
 #include "ringnet/codec/websocket/mask.h"
 #include "ringnet/codec/websocket/message_parser.h"
@@ -134,57 +135,37 @@ BENCHMARK(BM_Memcpy)->Arg(16)->Arg(1024)->Arg(65536);
 BENCHMARK(BM_BytewiseUnmask)->Arg(16)->Arg(1024)->Arg(65536);
 BENCHMARK(BM_ApplyMask)->Arg(16)->Arg(1024)->Arg(65536);
 
-// Prints the usual table, then GB/s and the same-run ratios per frame size.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
-      auto it = run.counters.find("bytes_per_second");
-      if (it != run.counters.end()) {
-        gb_per_s_[run.benchmark_name()] = it->second.value / 1e9;
-      }
-    }
-  }
+// GB/s of run `name`, from its bytes_per_second counter.
+double GbPerSecond(const bench::CollectingReporter& reporter, const std::string& name) {
+  return reporter.Counter(name, "bytes_per_second") / 1e9;
+}
 
-  void PrintRatios() const {
-    std::printf("\n%-8s %10s %10s %10s %10s %10s %14s %16s\n", "frame",
-                "decode", "text", "memcpy", "bytewise", "ApplyMask",
-                "decode/memcpy", "decode/bytewise");
-    for (int64_t size : kSizes) {
-      const std::string arg = "/" + std::to_string(size);
-      const double decode = Get("BM_Decode" + arg);
-      const double text = Get("BM_DecodeText" + arg);
-      const double copy = Get("BM_Memcpy" + arg);
-      const double bytewise = Get("BM_BytewiseUnmask" + arg);
-      const double mask = Get("BM_ApplyMask" + arg);
-      if (decode <= 0 || copy <= 0 || bytewise <= 0) continue;
-      std::printf(
-          "%-8s %7.2f GB/s %5.2f GB/s %5.2f GB/s %5.2f GB/s %5.2f GB/s %13.2fx "
-          "%15.2fx\n",
-          (std::to_string(size) + " B").c_str(), decode, text, copy, bytewise,
-          mask, decode / copy, decode / bytewise);
-    }
+// The same-run ratios per frame size.
+void PrintRatios(const bench::CollectingReporter& reporter) {
+  std::printf("\n%-8s %10s %10s %10s %10s %10s %14s %16s\n", "frame", "decode", "text",
+              "memcpy", "bytewise", "ApplyMask", "decode/memcpy", "decode/bytewise");
+  for (int64_t size : kSizes) {
+    const std::string arg = "/" + std::to_string(size);
+    const double decode = GbPerSecond(reporter, "BM_Decode" + arg);
+    const double text = GbPerSecond(reporter, "BM_DecodeText" + arg);
+    const double copy = GbPerSecond(reporter, "BM_Memcpy" + arg);
+    const double bytewise = GbPerSecond(reporter, "BM_BytewiseUnmask" + arg);
+    const double mask = GbPerSecond(reporter, "BM_ApplyMask" + arg);
+    if (decode <= 0 || copy <= 0 || bytewise <= 0) continue;
+    std::printf("%-8s %7.2f GB/s %5.2f GB/s %5.2f GB/s %5.2f GB/s %5.2f GB/s %13.2fx %15.2fx\n",
+                (std::to_string(size) + " B").c_str(), decode, text, copy, bytewise, mask,
+                decode / copy, decode / bytewise);
   }
-
- private:
-  double Get(const std::string& name) const {
-    auto it = gb_per_s_.find(name);
-    return it == gb_per_s_.end() ? 0.0 : it->second;
-  }
-
-  std::map<std::string, double> gb_per_s_;
-};
+}
 
 }  // namespace
 }  // namespace ringnet::codec::websocket
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  ringnet::codec::websocket::RatioReporter reporter;
+  ringnet::bench::CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.PrintRatios();
+  ringnet::codec::websocket::PrintRatios(reporter);
   benchmark::Shutdown();
   return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "ringnet/codec/raw_codec.h"
+#include "ringnet/examples/echo_listener.h"
 #include "ringnet/examples/load_client.h"
 #include "ringnet/net/tcp_server.h"
 #include "ringnet/net/udp_endpoint.h"
@@ -16,19 +17,7 @@
 namespace {
 
 using ringnet::net::InetAddress;
-using ringnet::net::Package;
-using ringnet::net::SessionHandle;
 
-class Echo : public ringnet::net::EventListener {
- public:
-  void OnMessage(const SessionHandle& s, Package& pkg, const InetAddress& from) override {
-    if (s.kind() == ringnet::net::SessionKind::kUdp) {
-      (void)s.WriteBytesTo(pkg.bytes(), from);
-    } else {
-      (void)s.WriteBytes(pkg.bytes());
-    }
-  }
-};
 
 struct Row {
   ringnet::examples::LoadProto proto;
@@ -77,7 +66,7 @@ int Fail(const absl::Status& s) {
 int main() {
   auto group = ringnet::runtime::EventLoopGroup::Create(1);
   if (!group.ok()) return Fail(group.status());
-  auto echo = std::make_shared<Echo>();
+  auto echo = std::make_shared<ringnet::examples::EchoListener>();
   auto codec = std::make_shared<ringnet::codec::RawCodec>();
   ringnet::net::TcpServerOptions options;
   options.listen = InetAddress::Loopback(0);

@@ -16,6 +16,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "ringnet/codec/raw_codec.h"
+#include "ringnet/examples/echo_listener.h"
 #include "ringnet/net/tcp_server.h"
 #include "ringnet/net/udp_endpoint.h"
 #include "ringnet/runtime/event_loop_group.h"
@@ -29,20 +30,8 @@ ABSL_FLAG(bool, stats, false, "print the loops' counters on exit");
 namespace {
 
 using ringnet::net::InetAddress;
-using ringnet::net::Package;
-using ringnet::net::SessionHandle;
 
 // Echoes bytes back on a stream, and each datagram to its sender as one datagram.
-class Echo : public ringnet::net::EventListener {
- public:
-  void OnMessage(const SessionHandle& s, Package& pkg, const InetAddress& from) override {
-    if (s.kind() == ringnet::net::SessionKind::kUdp) {
-      (void)s.WriteBytesTo(pkg.bytes(), from);
-    } else {
-      (void)s.WriteBytes(pkg.bytes());
-    }
-  }
-};
 
 // The running server, whatever its protocol.
 struct Server {
@@ -111,7 +100,7 @@ int main(int argc, char** argv) {
   auto group = ringnet::runtime::EventLoopGroup::Create(absl::GetFlag(FLAGS_loops));
   if (!group.ok()) return Fail(group.status());
 
-  auto echo = std::make_shared<Echo>();
+  auto echo = std::make_shared<ringnet::examples::EchoListener>();
   auto codec = std::make_shared<ringnet::codec::RawCodec>();
   auto configure = [echo, codec, max_msg_len](ringnet::net::SessionConfig& config) {
     config.listener = echo;
