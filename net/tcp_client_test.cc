@@ -70,6 +70,8 @@ TEST(TcpClientTest, KeepsNConnectionsAndReconnectsWhenTheServerDropsThem) {
   auto client = TcpClient::Create(server.group.get(), options);
   ASSERT_TRUE(client.ok()) << client.status();
   ASSERT_TRUE(client_listener->WaitFor([&] { return client_listener->opens() == 4; }));
+  // A client's connect completes once the kernel queued it; the server may accept it later.
+  ASSERT_TRUE(server.listener->WaitFor([&] { return server.listener->opens() == 4; }));
   EXPECT_EQ((*client)->session_count(), 4u);
   // The server closes every session: each slot reconnects.
   for (const SessionHandle& s : server.listener->sessions()) s.Close();

@@ -12,24 +12,35 @@ void* MapAnonymous(size_t bytes) {
   return p == MAP_FAILED ? nullptr : p;
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<BufferRing>> BufferRing::Create(Ring& ring, uint16_t group_id,
-                                                               uint32_t count, uint32_t size) {
+absl::Status CheckGeometry(uint32_t count, uint32_t size) {
   if (count == 0 || count > 32768 || (count & (count - 1)) != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("buffer ring count must be a power of two in [1, 32768], got ", count));
   }
   if (size == 0) return absl::InvalidArgumentError("buffer ring buffer size must be positive");
-  std::unique_ptr<BufferRing> br(new BufferRing(ring, group_id, count, size));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status BufferRing::Map() {
+  buffers_bytes_ = static_cast<size_t>(count_) * stride_;
+  buffers_ = static_cast<char*>(MapAnonymous(buffers_bytes_));
+  if (buffers_ == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot map ", buffers_bytes_, " bytes for buffer group ", group_id_));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<BufferRing>> BufferRing::Create(Ring& ring, uint16_t group_id,
+                                                               uint32_t count, uint32_t size) {
+  if (absl::Status ok = CheckGeometry(count, size); !ok.ok()) return ok;
+  std::unique_ptr<BufferRing> br(new BufferRing(&ring, group_id, count, size));
+  if (absl::Status mapped = br->Map(); !mapped.ok()) return mapped;
   br->entries_bytes_ = sizeof(io_uring_buf) * count;
   br->entries_ = static_cast<io_uring_buf_ring*>(MapAnonymous(br->entries_bytes_));
-  br->buffers_bytes_ = static_cast<size_t>(count) * br->stride_;
-  br->buffers_ = static_cast<char*>(MapAnonymous(br->buffers_bytes_));
-  if (br->entries_ == nullptr || br->buffers_ == nullptr) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot map ", br->buffers_bytes_, " bytes for buffer group ", group_id));
-  }
+  if (br->entries_ == nullptr) return absl::ResourceExhaustedError("cannot map a buffer ring");
   io_uring_buf_reg reg{};
   reg.ring_addr = reinterpret_cast<uint64_t>(br->entries_);
   reg.ring_entries = count;
@@ -50,14 +61,37 @@ absl::StatusOr<std::unique_ptr<BufferRing>> BufferRing::Create(Ring& ring, uint1
   return br;
 }
 
+absl::StatusOr<std::unique_ptr<BufferRing>> BufferRing::CreateUserSpace(uint16_t group_id,
+                                                                        uint32_t count,
+                                                                        uint32_t size) {
+  if (absl::Status ok = CheckGeometry(count, size); !ok.ok()) return ok;
+  std::unique_ptr<BufferRing> br(new BufferRing(nullptr, group_id, count, size));
+  if (absl::Status mapped = br->Map(); !mapped.ok()) return mapped;
+  br->free_.reserve(count);
+  // Lowest ids on top: reused first, so few pages of the pool ever become resident.
+  for (uint32_t i = count; i > 0; --i) br->free_.push_back(static_cast<uint16_t>(i - 1));
+  return br;
+}
+
 BufferRing::~BufferRing() {
-  if (registered_) io_uring_unregister_buf_ring(ring_.raw(), group_id_);
+  if (registered_) io_uring_unregister_buf_ring(ring_->raw(), group_id_);
   if (entries_ != nullptr) munmap(entries_, entries_bytes_);
   if (buffers_ != nullptr) munmap(buffers_, buffers_bytes_);
 }
 
+int32_t BufferRing::Select() {
+  if (free_.empty()) return -1;
+  const uint16_t id = free_.back();
+  free_.pop_back();
+  return id;
+}
+
 void BufferRing::Recycle(uint16_t id) {
   --outstanding_;
+  if (ring_ == nullptr) {
+    free_.push_back(id);
+    return;
+  }
   io_uring_buf_ring_add(entries_, Data(id), size_, id, io_uring_buf_ring_mask(count_), 0);
   io_uring_buf_ring_advance(entries_, 1);
 }

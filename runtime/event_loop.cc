@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -35,18 +36,28 @@ class EventLoop::WakeupOperation final : public Operation {
   EventLoop* loop_;
 };
 
+absl::string_view BackendName(Backend backend) {
+  switch (backend) {
+    case Backend::kAuto:
+      return "auto";
+    case Backend::kIoUring:
+      return "io_uring";
+    case Backend::kEpoll:
+      return "epoll";
+  }
+  return "unknown";
+}
+
 absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const EventLoopOptions& options) {
-  absl::StatusOr<std::unique_ptr<Ring>> ring = Ring::Create(options.ring);
-  if (!ring.ok()) return ring.status();
-  std::unique_ptr<EventLoop> loop(new EventLoop(*std::move(ring), options));
+  std::unique_ptr<EventLoop> loop(new EventLoop(options));
+  if (absl::Status chosen = loop->ChooseBackend(); !chosen.ok()) return chosen;
   loop->wakeup_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (loop->wakeup_fd_ < 0) return absl::ErrnoToStatus(errno, "eventfd for loop wakeups failed");
   return loop;
 }
 
-EventLoop::EventLoop(std::unique_ptr<Ring> ring, const EventLoopOptions& options)
-    : ring_(std::move(ring)),
-      options_(options),
+EventLoop::EventLoop(const EventLoopOptions& options)
+    : options_(options),
       now_ns_(MonotonicNs()),
       wakeup_op_(std::make_unique<WakeupOperation>(this)) {}
 
@@ -54,6 +65,7 @@ EventLoop::~EventLoop() {
   // Higher layers' state may use buffer rings; buffer rings unregister from the ring.
   locals_.clear();
   buffer_rings_.clear();
+  DestroyPooledReceives();
   if (wakeup_fd_ >= 0) close(wakeup_fd_);
 }
 
@@ -71,7 +83,9 @@ absl::Status EventLoop::Run() {
   if (t_current_loop != nullptr) {
     return absl::FailedPreconditionError("another EventLoop already runs on this thread");
   }
-  if (absl::Status bound = ring_->BindToCurrentThread(); !bound.ok()) return bound;
+  if (ring_ != nullptr) {
+    if (absl::Status bound = ring_->BindToCurrentThread(); !bound.ok()) return bound;
+  }
   t_current_loop = this;
   running_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   now_ns_ = MonotonicNs();
@@ -108,29 +122,47 @@ void EventLoop::Wait(bool may_block) {
       }
     }
   }
+  SubmitAndWait(block, timeout);
+}
+
+void EventLoop::SubmitAndWait(bool block, const __kernel_timespec* timeout) {
+  if (epoll_ != nullptr) {
+    epoll_->SubmitAndWait(block, timeout == nullptr
+                                     ? -1
+                                     : timeout->tv_sec * 1'000'000'000LL + timeout->tv_nsec);
+    return;
+  }
   // -ETIME (timer due), -EINTR (signal) and -EBUSY (CQ backlog, reaped next) all just continue.
   ring_->SubmitAndWait(block ? 1 : 0, timeout);
 }
 
-size_t EventLoop::ReapCompletions() {
+size_t EventLoop::NextCompletions(CompletionCopy* out, size_t max) {
+  if (epoll_ != nullptr) {
+    EpollBackend::Completion completions[kCompletionBatch];
+    const size_t n = epoll_->PopCompletions(completions, std::min<size_t>(max, kCompletionBatch));
+    for (size_t i = 0; i < n; ++i) {
+      out[i] = {reinterpret_cast<uint64_t>(completions[i].op), completions[i].result,
+                completions[i].flags};
+    }
+    return n;
+  }
   io_uring_cqe* cqes[kCompletionBatch];
-  struct Copy {
-    uint64_t user_data;
-    int32_t result;
-    uint32_t flags;
-  } copies[kCompletionBatch];
+  const unsigned n = ring_->PeekBatch(cqes, static_cast<unsigned>(std::min<size_t>(max, kCompletionBatch)));
+  for (unsigned i = 0; i < n; ++i) out[i] = {cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
+  // Free the CQ slots before dispatching, so callbacks that submit never face a full CQ.
+  ring_->Advance(n);
+  return n;
+}
+
+size_t EventLoop::ReapCompletions() {
+  CompletionCopy copies[kCompletionBatch];
   size_t total = 0;
   // Bounded so timers and posted tasks still get their turn under a flood of completions.
   for (int batch = 0; batch < 16; ++batch) {
-    const unsigned n = ring_->PeekBatch(cqes, kCompletionBatch);
+    const size_t n = NextCompletions(copies, kCompletionBatch);
     if (n == 0) break;
-    for (unsigned i = 0; i < n; ++i) {
-      copies[i] = {cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
-    }
-    // Free the CQ slots before dispatching, so callbacks that submit never face a full CQ.
-    ring_->Advance(n);
-    for (unsigned i = 0; i < n; ++i) {
-      const Copy& c = copies[i];
+    for (size_t i = 0; i < n; ++i) {
+      const CompletionCopy& c = copies[i];
       if (c.user_data == Ring::kInternalUserData) continue;
       if ((c.flags & IORING_CQE_F_MORE) == 0) --in_flight_;
       if (c.user_data != 0) {
@@ -221,14 +253,13 @@ void EventLoop::ShutDown() {
   while (in_flight_ > 0) {
     SubmitCancel(nullptr);
     const __kernel_timespec ts = ToTimespec(kShutdownRoundNs);
-    ring_->SubmitAndWait(1, &ts);
+    SubmitAndWait(true, &ts);
     now_ns_ = MonotonicNs();
     ReapCompletions();
     RunDeferredTasks();
   }
   RunDeferredTasks();
   timers_.Clear();
-  counters_.cq_dropped = ring_->DroppedCompletions();
 }
 
 void EventLoop::DrainPostedTasksAndClose() {
@@ -256,18 +287,22 @@ TimerId EventLoop::RunEvery(absl::Duration period, TimerQueue::Callback callback
   return timers_.Add(MonotonicNs() + period_ns, period_ns, std::move(callback));
 }
 
-void EventLoop::FailSubmission(Operation* op) {
-  // The kernel would not take an SQE even after a flush: complete the request with the error on
-  // the loop thread, as a CQE would have.
-  const int error = ring_->last_error() != 0 ? ring_->last_error() : EBUSY;
+void EventLoop::FailSubmission(Operation* op, int error) {
+  // The kernel would not take an SQE even after a flush (or the backend cannot run the request):
+  // complete it with the error on the loop thread, as a CQE would have.
+  if (error == 0) error = ring_ != nullptr && ring_->last_error() != 0 ? ring_->last_error() : EBUSY;
   Defer([op, error] { op->Complete(-error, 0); });
 }
 
 absl::StatusOr<BufferRing*> EventLoop::GetBufferRing(uint32_t buffer_size) {
   auto it = buffer_rings_.find(buffer_size);
   if (it != buffer_rings_.end()) return it->second.get();
+  // The kernel selects buffers under io_uring; under epoll the loop does, when data is there.
   absl::StatusOr<std::unique_ptr<BufferRing>> ring =
-      BufferRing::Create(*ring_, next_buffer_group_, options_.buffers_per_ring, buffer_size);
+      ring_ != nullptr ? BufferRing::Create(*ring_, next_buffer_group_, options_.buffers_per_ring,
+                                            buffer_size)
+                       : BufferRing::CreateUserSpace(next_buffer_group_,
+                                                     options_.buffers_per_ring, buffer_size);
   if (!ring.ok()) return ring.status();
   ++next_buffer_group_;
   BufferRing* raw = ring->get();
@@ -277,10 +312,16 @@ absl::StatusOr<BufferRing*> EventLoop::GetBufferRing(uint32_t buffer_size) {
 
 LoopCounters EventLoop::counters() const {
   LoopCounters c = counters_;
-  c.enter_calls = ring_->enter_calls();
-  c.sqes_submitted = ring_->sqes_submitted();
-  c.sq_full_flushes = ring_->sq_full_flushes();
-  c.cq_dropped = ring_->DroppedCompletions();
+  if (ring_ != nullptr) {
+    c.enter_calls = ring_->enter_calls();
+    c.sqes_submitted = ring_->sqes_submitted();
+    c.sq_full_flushes = ring_->sq_full_flushes();
+    c.cq_dropped = ring_->DroppedCompletions();
+    c.syscalls = c.enter_calls;
+  } else {
+    c.enter_calls = epoll_->waits();
+    c.syscalls = epoll_->syscalls();
+  }
   return c;
 }
 

@@ -21,6 +21,12 @@
 //   (*loop)->Stop();
 //   t.join();
 //
+// Backends: io_uring, or epoll where io_uring is unavailable. The loop decides at start-up (see
+// EventLoopOptions::backend and the RINGNET_BACKEND environment variable) and says which it chose
+// and why (`backend()`, `backend_reason()`). Both run the same requests with the same completion
+// results, so the layers above cannot tell them apart. On io_uring kernels without multishot
+// receive (before 6.0) receives are single-shot, still into kernel-selected buffers.
+//
 // Thread safety: `Post`, `Stop`, `IsInLoopThread` and `counters` may be called from any thread.
 // Everything else (timers, I/O submission, buffer rings) is for the loop thread only.
 #ifndef RINGNET_RUNTIME_EVENT_LOOP_H_
@@ -32,6 +38,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -41,14 +48,29 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ringnet/runtime/buffer_ring.h"
+#include "ringnet/runtime/epoll_backend.h"
 #include "ringnet/runtime/operation.h"
 #include "ringnet/runtime/ring.h"
 #include "ringnet/runtime/timer_queue.h"
 
 namespace ringnet::runtime {
 
+// Which system interface runs a loop's requests.
+enum class Backend { kAuto, kIoUring, kEpoll };
+
+// Returns "auto", "io_uring" or "epoll".
+absl::string_view BackendName(Backend backend);
+
 struct EventLoopOptions {
+  // kAuto: io_uring when it can be set up with every operation the loop needs, else epoll. The
+  // environment variable RINGNET_BACKEND=io_uring|epoll overrides kAuto (an operator's switch,
+  // no rebuild); RINGNET_BACKEND=io_uring_compat forces io_uring as a 5.19 kernel has it (no
+  // multishot receive, COOP_TASKRUN). An explicit kIoUring/kEpoll here wins over the variable.
+  Backend backend = Backend::kAuto;
   RingOptions ring;
+  // io_uring only: use single-shot receives and accepts even where the kernel has multishot ones
+  // (they exist from Linux 6.0; older kernels get single-shot automatically).
+  bool disable_multishot = false;
   // Provided buffers per buffer ring created by `GetBufferRing` (a power of two).
   uint32_t buffers_per_ring = 256;
 };
@@ -63,13 +85,15 @@ struct LoopCounters {
   uint64_t timers_fired = 0;
   uint64_t sq_full_flushes = 0;  // early submits because the SQ was full
   uint64_t cq_dropped = 0;       // CQEs lost to a full CQ (kernels without NODROP only)
+  uint64_t syscalls = 0;         // every system call the backend made (io_uring: = enter_calls)
 };
 
 class EventLoop {
  public:
   using Task = absl::AnyInvocable<void()>;
 
-  // Creates a loop and its ring; see Ring::Create for the errors. Thread-safe.
+  // Creates a loop and its backend. Errors: a forced io_uring backend that cannot be set up (see
+  // Ring::Create), a bad RINGNET_BACKEND value, or epoll itself failing. Thread-safe.
   static absl::StatusOr<std::unique_ptr<EventLoop>> Create(const EventLoopOptions& options = {});
 
   EventLoop(const EventLoop&) = delete;
@@ -121,11 +145,15 @@ class EventLoop {
   void SubmitNop(Operation* op);
   void SubmitRead(Operation* op, int fd, void* buf, uint32_t len, uint64_t offset);
   void SubmitRecv(Operation* op, int fd, void* buf, size_t len, int flags);
-  // Multishot receive into buffers picked from `group`.
-  void SubmitRecvMultishot(Operation* op, int fd, uint16_t group);
-  // Multishot recvmsg into buffers from `group`; `msg` describes name/control sizes only.
-  // With MSG_TRUNC in `flags`, a datagram's real length is reported even when it did not fit.
-  void SubmitRecvmsgMultishot(Operation* op, int fd, const msghdr* msg, uint16_t group,
+  // Multishot receive into buffers picked from `buffers` (from GetBufferRing). `flags` are recv
+  // flags (MSG_TRUNC: a datagram's real length is reported even when it did not fit).
+  void SubmitRecvMultishot(Operation* op, int fd, BufferRing* buffers, int flags = 0);
+  // Multishot recvmsg into buffers from `buffers`; `msg` gives the name/control sizes and must
+  // stay valid while the request is armed. Each buffer holds the recvmsg_out layout (see
+  // recvmsg_layout.h). With MSG_TRUNC in `flags`, a datagram's real length is reported. On
+  // kernels without multishot recvmsg an empty datagram completes with 0 and no buffer, its
+  // sender written to `msg->msg_name` (when not null).
+  void SubmitRecvmsgMultishot(Operation* op, int fd, const msghdr* msg, BufferRing* buffers,
                               int flags = 0);
   void SubmitSend(Operation* op, int fd, const void* buf, size_t len, int flags);
   void SubmitSendmsg(Operation* op, int fd, const msghdr* msg, int flags);
@@ -139,13 +167,17 @@ class EventLoop {
   // Cancels every request on file descriptor `fd`; the cancel's own CQE goes to `op` (as above).
   void SubmitCancelFd(int fd, Operation* op);
 
-  // The raw form of the calls above: an SQE for `op`, to fill with an io_uring_prep_* function
-  // (which must not touch user_data afterwards). Never nullptr; see `Submit`.
+  // The raw form of the calls above, io_uring backend only: an SQE for `op`, filled by `prep`
+  // with an io_uring_prep_* function. Under epoll the request fails with -EOPNOTSUPP.
   template <typename Prep>
   void Submit(Operation* op, Prep&& prep) {
+    if (ring_ == nullptr) {
+      FailSubmission(op, EOPNOTSUPP);
+      return;
+    }
     io_uring_sqe* sqe = ring_->GetSqe();
     if (sqe == nullptr) {
-      FailSubmission(op);
+      FailSubmission(op, 0);
       return;
     }
     prep(sqe);
@@ -173,12 +205,19 @@ class EventLoop {
   // The loop's counters. Loop thread, or any thread once Run() has returned (read them from a
   // posted task while the loop runs).
   LoopCounters counters() const;
-  // How the ring was set up.
-  RingMode ring_mode() const { return ring_->mode(); }
-  const Ring& ring() const { return *ring_; }
+  // The backend in use, and why it was chosen ("io_uring: defer_taskrun ring, multishot", or
+  // "epoll: io_uring_setup failed with EPERM: ..."). Thread-safe.
+  Backend backend() const { return ring_ != nullptr ? Backend::kIoUring : Backend::kEpoll; }
+  const std::string& backend_reason() const { return backend_reason_; }
+  // io_uring only: how the ring was set up (kPlain under epoll), and the ring itself (null).
+  RingMode ring_mode() const { return ring_ != nullptr ? ring_->mode() : RingMode::kPlain; }
+  const Ring* ring() const { return ring_.get(); }
+  // Whether receives and accepts are multishot (io_uring 6.0+, not disabled).
+  bool multishot() const { return multishot_; }
 
  private:
   class WakeupOperation;
+  class PooledReceive;
   struct LocalBase {
     virtual ~LocalBase() = default;
   };
@@ -189,7 +228,8 @@ class EventLoop {
   };
   static constexpr unsigned kCompletionBatch = 256;
 
-  EventLoop(std::unique_ptr<Ring> ring, const EventLoopOptions& options);
+  EventLoop(const EventLoopOptions& options);
+  absl::Status ChooseBackend();
   void RunOnce(bool may_block);
   void Wait(bool may_block);
   size_t ReapCompletions();
@@ -200,10 +240,28 @@ class EventLoop {
   void Wake();
   void ShutDown();
   void DrainPostedTasksAndClose();
-  void FailSubmission(Operation* op);
+  void FailSubmission(Operation* op, int error);
+  void SubmitAndWait(bool block, const __kernel_timespec* timeout);
+  struct CompletionCopy {
+    uint64_t user_data;
+    int32_t result;
+    uint32_t flags;
+  };
+  size_t NextCompletions(CompletionCopy* out, size_t max);
+  void SubmitPooledRecvmsg(Operation* op, int fd, BufferRing* buffers, const msghdr* templ,
+                           int flags);
+  void ReleasePooledReceive(PooledReceive* receive);
+  void DestroyPooledReceives();
 
-  std::unique_ptr<Ring> ring_;
   const EventLoopOptions options_;
+  std::unique_ptr<Ring> ring_;                // io_uring backend
+  std::unique_ptr<EpollBackend> epoll_;       // epoll backend
+  std::string backend_reason_;
+  bool multishot_ = false;
+  // Single-shot recvmsgs in flight (kernels without multishot), by their owner's operation (to
+  // cancel them by owner), and the idle ones kept for reuse.
+  absl::flat_hash_map<Operation*, PooledReceive*> pooled_by_owner_;
+  std::vector<PooledReceive*> idle_pooled_;  // owned; deleted by DestroyPooledReceives
   TimerQueue timers_;
   int64_t now_ns_ = 0;
   uint64_t in_flight_ = 0;

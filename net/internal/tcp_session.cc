@@ -36,7 +36,7 @@ absl::Status TcpSession::StartIo() {
 void TcpSession::ArmRecv() {
   if (recv_armed_ || state_ == State::kClosed || peer_eof_) return;
   recv_armed_ = true;
-  loop_->SubmitRecvMultishot(&recv_op_, fd_.get(), buffers_->group_id());
+  loop_->SubmitRecvMultishot(&recv_op_, fd_.get(), buffers_);
 }
 
 void TcpSession::OnRecv(int32_t result, uint32_t flags) {

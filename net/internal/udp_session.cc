@@ -40,6 +40,7 @@ absl::Status UdpSession::StartIo() {
   if (!buffers.ok()) return buffers.status();
   buffers_ = *buffers;
   recv_template_.msg_namelen = sizeof(sockaddr_in6);
+  recv_template_.msg_name = &empty_sender_;
   ArmRecv();
   return absl::OkStatus();
 }
@@ -47,16 +48,11 @@ absl::Status UdpSession::StartIo() {
 void UdpSession::ArmRecv() {
   if (recv_armed_ || state_ == State::kClosed || state_ == State::kClosing) return;
   recv_armed_ = true;
+  // MSG_TRUNC: the result is a datagram's real length, so truncation is visible.
   if (connected_) {
-    // MSG_TRUNC: the result is the datagram's real length, so truncation is visible.
-    loop_->Submit(&recv_op_, [&](io_uring_sqe* sqe) {
-      io_uring_prep_recv_multishot(sqe, fd_.get(), nullptr, 0, MSG_TRUNC);
-      sqe->flags |= IOSQE_BUFFER_SELECT;
-      sqe->buf_group = buffers_->group_id();
-    });
+    loop_->SubmitRecvMultishot(&recv_op_, fd_.get(), buffers_, MSG_TRUNC);
   } else {
-    loop_->SubmitRecvmsgMultishot(&recv_op_, fd_.get(), &recv_template_, buffers_->group_id(),
-                                  MSG_TRUNC);
+    loop_->SubmitRecvmsgMultishot(&recv_op_, fd_.get(), &recv_template_, buffers_, MSG_TRUNC);
   }
 }
 
@@ -67,10 +63,14 @@ void UdpSession::OnRecv(int32_t result, uint32_t flags) {
     const uint16_t id = runtime::BufferRing::BufferId(flags);
     HandleBuffer(buffers_->Take(id), result);
     buffers_->Recycle(id);
-  } else if (result == 0 && connected_) {
-    // An empty datagram: recv reports it as 0 with no buffer, and ends the multishot as if it
-    // were EOF (UDP has none); deliver it and re-arm below.
-    HandleDatagram(absl::string_view(), peer_);
+  } else if (result == 0) {
+    // An empty datagram that took no buffer: a (multishot) recv reports it as 0 and ends as if
+    // it were EOF (UDP has none); a single-shot recvmsg names its sender in the template.
+    HandleDatagram(absl::string_view(),
+                   connected_ ? peer_
+                              : InetAddress::FromSockaddr(
+                                    reinterpret_cast<const sockaddr*>(&empty_sender_),
+                                    recv_template_.msg_namelen));
   } else if (result == -ENOBUFS) {
     // A burst took every buffer; the datagrams wait in the socket until we re-arm.
     buffers_->NoteExhausted();

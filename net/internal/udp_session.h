@@ -86,6 +86,7 @@ class UdpSession : public SessionBase {
   InetAddress peer_;  // connected sockets
   runtime::BufferRing* buffers_ = nullptr;
   msghdr recv_template_{};
+  sockaddr_storage empty_sender_{};  // where single-shot recvmsg names an empty datagram's sender
   runtime::MemberOperation<UdpSession, &UdpSession::OnRecv> recv_op_{this};
   runtime::MemberOperation<UdpSession, &UdpSession::OnCancelled> cancel_op_{this};
   // Idle slots, kept for reuse. A slot in flight is owned by its request until OnSent.

@@ -1,0 +1,97 @@
+// EventLoop's choice of backend at start-up: io_uring when it can be set up with every operation
+// the loop needs, else epoll; and whether receives are multishot.
+#include <sys/utsname.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "ringnet/runtime/event_loop.h"
+
+namespace ringnet::runtime {
+namespace {
+
+// The opcodes every loop request maps onto.
+constexpr int kRequiredOps[] = {IORING_OP_NOP,    IORING_OP_READ,    IORING_OP_RECV,
+                                IORING_OP_SEND,   IORING_OP_SENDMSG, IORING_OP_RECVMSG,
+                                IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_ASYNC_CANCEL};
+
+absl::Status CheckRequiredOps(Ring& ring) {
+  for (int op : kRequiredOps) {
+    if (!ring.SupportsOp(op)) {
+      return absl::UnimplementedError(absl::StrCat("the kernel's io_uring lacks opcode ", op));
+    }
+  }
+  // Provided-buffer rings (Linux 5.19): every receive selects from one.
+  absl::StatusOr<std::unique_ptr<BufferRing>> probe = BufferRing::Create(ring, 0xffff, 1, 64);
+  if (!probe.ok()) {
+    return absl::UnimplementedError(absl::StrCat(
+        "the kernel's io_uring has no provided-buffer rings: ", probe.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+// Multishot recv and recvmsg (and the provided-buffer rings they select from) came with Linux
+// 6.0. The opcodes are older, so the probe cannot tell; the release can.
+bool KernelHasMultishotReceive() {
+  utsname u{};
+  if (uname(&u) != 0) return false;
+  int major = 0;
+  int minor = 0;
+  if (std::sscanf(u.release, "%d.%d", &major, &minor) < 1) return false;
+  return major >= 6;
+}
+
+}  // namespace
+
+absl::Status EventLoop::ChooseBackend() {
+  Backend want = options_.backend;
+  RingOptions ring_options = options_.ring;
+  bool disable_multishot = options_.disable_multishot;
+  std::string why;
+  if (want == Backend::kAuto) {
+    const char* env = std::getenv("RINGNET_BACKEND");
+    const std::string value = env != nullptr ? env : "";
+    if (value == "epoll") {
+      want = Backend::kEpoll;
+    } else if (value == "io_uring") {
+      want = Backend::kIoUring;
+    } else if (value == "io_uring_compat") {
+      // What a 5.19 kernel offers: no multishot receive, no DEFER_TASKRUN.
+      want = Backend::kIoUring;
+      disable_multishot = true;
+      if (ring_options.best_mode == RingMode::kDeferTaskrun) {
+        ring_options.best_mode = RingMode::kCoopTaskrun;
+      }
+    } else if (!value.empty() && value != "auto") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "RINGNET_BACKEND must be io_uring, io_uring_compat, epoll or auto, not \"", value,
+          "\""));
+    }
+    if (want != Backend::kAuto) why = absl::StrCat("RINGNET_BACKEND=", value);
+  } else {
+    why = "forced by EventLoopOptions::backend";
+  }
+  if (want != Backend::kEpoll) {
+    absl::StatusOr<std::unique_ptr<Ring>> ring = Ring::Create(ring_options);
+    absl::Status problem = ring.ok() ? CheckRequiredOps(**ring) : ring.status();
+    if (problem.ok()) {
+      ring_ = *std::move(ring);
+      multishot_ = !disable_multishot && KernelHasMultishotReceive();
+      backend_reason_ = absl::StrCat("io_uring: ", RingModeName(ring_->mode()), " ring, ",
+                                     multishot_ ? "multishot" : "single-shot", " receives",
+                                     why.empty() ? "" : absl::StrCat(" (", why, ")"));
+      return absl::OkStatus();
+    }
+    if (want == Backend::kIoUring) return problem;
+    why = absl::StrCat("io_uring unavailable: ", problem.message());
+  }
+  absl::StatusOr<std::unique_ptr<EpollBackend>> epoll = EpollBackend::Create();
+  if (!epoll.ok()) return epoll.status();
+  epoll_ = *std::move(epoll);
+  backend_reason_ = absl::StrCat("epoll: ", why);
+  return absl::OkStatus();
+}
+
+}  // namespace ringnet::runtime
