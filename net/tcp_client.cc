@@ -11,6 +11,7 @@
 #include "ringnet/net/internal/endpoint_shared.h"
 #include "ringnet/net/internal/loop_registry.h"
 #include "ringnet/net/internal/socket.h"
+#include "ringnet/net/internal/tcp_client_access.h"
 #include "ringnet/net/internal/tcp_session.h"
 
 namespace ringnet::net {
@@ -20,10 +21,12 @@ class Connector;
 }  // namespace internal
 
 struct TcpClient::State {
-  State(runtime::EventLoopGroup* group, TcpClientOptions opts)
-      : endpoint(group), options(std::move(opts)) {}
+  State(runtime::EventLoopGroup* group, TcpClientOptions opts,
+        internal::StreamSessionFactory make_session)
+      : endpoint(group), options(std::move(opts)), factory(std::move(make_session)) {}
   internal::EndpointShared endpoint;
   const TcpClientOptions options;
+  const internal::StreamSessionFactory factory;
   std::atomic<uint64_t> attempts{0};
   std::atomic<uint64_t> failures{0};
   std::atomic<uint64_t> opened{0};
@@ -109,24 +112,30 @@ class Connector final : public EndpointObject {
   }
 
   void StartSession() {
-    auto owned = std::make_unique<TcpSession>(loop_, std::move(fd_));
-    TcpSession* session = LoopRegistry::Of(loop_).Adopt(std::move(owned));
+    TcpSession* session = LoopRegistry::Of(loop_).Adopt(state_->factory(loop_, std::move(fd_)));
     session_ = session;
     state_->endpoint.Retain();
     session->set_on_closed([this](SessionBase* s, bool clean) { OnSessionClosed(s, clean); });
     // Listed before OnOpen runs (a rejected session is removed again by the hook above).
-    state_->endpoint.AddSession(session->handle());
-    if (session->Open(options().new_session).ok()) {
-      failures_ = 0;
-      state_->opened.fetch_add(1, std::memory_order_relaxed);
-    }
+    session->set_on_opening([this](SessionBase* s) { state_->endpoint.AddSession(s->handle()); });
+    session->set_on_open_result([this](SessionBase*, const absl::Status& result) {
+      if (result.ok()) {
+        failures_ = 0;
+        state_->opened.fetch_add(1, std::memory_order_relaxed);
+      } else if (!stopped_) {
+        CountFailure(result);  // the reconnect follows from OnSessionClosed
+      }
+    });
+    // Opens at once (TCP) or after a handshake (WebSocket).
+    session->Start(options().new_session);
   }
 
   void OnSessionClosed(SessionBase* session, bool clean) {
     state_->endpoint.RemoveSession(session->id());
     state_->endpoint.Release();
     session_ = nullptr;
-    if (!stopped_ && options().reconnect && (!clean || options().reconnect_after_clean_close)) {
+    if (!stopped_ && options().reconnect && (!clean || options().reconnect_after_clean_close) &&
+        !GaveUp()) {
       ScheduleReconnect();
     } else {
       stopped_ = true;
@@ -135,15 +144,23 @@ class Connector final : public EndpointObject {
   }
 
   void Failed(const absl::Status& error) {
-    state_->failures.fetch_add(1, std::memory_order_relaxed);
-    ++failures_;
-    if (options().on_error) options().on_error(error);
-    const int limit = options().max_reconnect_attempts;
-    if (!options().reconnect || (limit > 0 && failures_ >= limit)) {
+    CountFailure(error);
+    if (!options().reconnect || GaveUp()) {
       stopped_ = true;
       return;
     }
     ScheduleReconnect();
+  }
+
+  void CountFailure(const absl::Status& error) {
+    state_->failures.fetch_add(1, std::memory_order_relaxed);
+    ++failures_;
+    if (options().on_error) options().on_error(error);
+  }
+
+  bool GaveUp() const {
+    const int limit = options().max_reconnect_attempts;
+    return limit > 0 && failures_ >= limit;
   }
 
   void ScheduleReconnect() {
@@ -201,6 +218,14 @@ class Connector final : public EndpointObject {
 
 absl::StatusOr<std::unique_ptr<TcpClient>> TcpClient::Create(runtime::EventLoopGroup* group,
                                                              TcpClientOptions options) {
+  return internal::TcpClientAccess::Create(
+      group, std::move(options), [](runtime::EventLoop* loop, internal::UniqueFd fd) {
+        return std::make_unique<internal::TcpSession>(loop, std::move(fd));
+      });
+}
+
+absl::StatusOr<std::unique_ptr<TcpClient>> internal::TcpClientAccess::Create(
+    runtime::EventLoopGroup* group, TcpClientOptions options, StreamSessionFactory factory) {
   if (group == nullptr) return absl::InvalidArgumentError("TcpClient needs an EventLoopGroup");
   if (!options.server.valid()) {
     return absl::InvalidArgumentError("TcpClientOptions.server is not an IPv4/IPv6 address");
@@ -212,7 +237,7 @@ absl::StatusOr<std::unique_ptr<TcpClient>> TcpClient::Create(runtime::EventLoopG
     return absl::InvalidArgumentError("TcpClientOptions.connections must be at least 1");
   }
   const int connections = options.connections;
-  auto state = std::make_shared<State>(group, std::move(options));
+  auto state = std::make_shared<TcpClient::State>(group, std::move(options), std::move(factory));
   std::unique_ptr<TcpClient> client(new TcpClient(state));
   for (int i = 0; i < connections; ++i) {
     runtime::EventLoop* loop = group->Next();
