@@ -1,7 +1,8 @@
-// The README's demo: an echo server and the load client in one process on loopback, and a short
-// table of what they did (throughput, latency, io_uring_enter calls per message).
-#include <cstdio>
+// The README's demo: echo servers (TCP and WebSocket) and the load client in one process on
+// loopback, and a short table of what they did (throughput, latency, io_uring_enter calls per
+// message).
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "ringnet/codec/raw_codec.h"
 #include "ringnet/examples/load_client.h"
 #include "ringnet/net/tcp_server.h"
+#include "ringnet/net/ws_server.h"
 #include "ringnet/runtime/event_loop_group.h"
 
 namespace {
@@ -21,7 +23,11 @@ using ringnet::net::SessionHandle;
 class Echo : public ringnet::net::EventListener {
  public:
   void OnMessage(const SessionHandle& s, Package& pkg, const InetAddress&) override {
-    (void)s.WriteBytes(pkg.bytes());
+    if (s.kind() == ringnet::net::SessionKind::kWebSocket) {
+      (void)s.WritePkg(std::move(pkg));  // one message back, same kind
+    } else {
+      (void)s.WriteBytes(pkg.bytes());
+    }
   }
 };
 
@@ -68,19 +74,33 @@ int main() {
     c.codec = codec;
     return absl::OkStatus();
   };
+  ringnet::net::WsServerOptions ws_options;
+  ws_options.listen = InetAddress::Loopback(0);
+  ws_options.new_session = options.new_session;
   auto server = ringnet::net::TcpServer::Create(group->get(), std::move(options));
   if (!server.ok()) return Fail(server.status());
-  std::printf("ringnet demo: echo server on %s (1 loop, %s ring), load client in-process\n\n",
-              (*server)->address().ToString().c_str(),
-              std::string(ringnet::runtime::RingModeName((*group)->loop(0)->ring_mode())).c_str());
-  std::printf("| proto | conns | size | depth | msg/s | MB/s | p50 us | p99 us | server enters/msg | errors |\n");
+  auto ws_server = ringnet::net::WsServer::Create(group->get(), std::move(ws_options));
+  if (!ws_server.ok()) return Fail(ws_server.status());
+  std::printf(
+      "ringnet demo: echo servers on %s (tcp) and ws://%s (1 loop, %s ring), load client "
+      "in-process\n\n",
+      (*server)->address().ToString().c_str(), (*ws_server)->address().ToString().c_str(),
+      std::string(ringnet::runtime::RingModeName((*group)->loop(0)->ring_mode())).c_str());
+  std::printf(
+      "| proto | conns | size | depth | msg/s | MB/s | p50 us | p99 us | server enters/msg | "
+      "errors |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-  const std::vector<Row> rows = {
-      {"tcp", 1, 64, 1}, {"tcp", 64, 64, 16}, {"tcp", 64, 4096, 16}, {"tcp", 256, 64, 4}};
+  const std::vector<Row> rows = {{"tcp", 1, 64, 1},
+                                 {"tcp", 64, 64, 16},
+                                 {"tcp", 64, 4096, 16},
+                                 {"tcp", 256, 64, 4},
+                                 {"ws", 64, 64, 16}};
   uint64_t errors = 0;
   for (const Row& row : rows) {
     ringnet::examples::LoadOptions load;
-    load.server = (*server)->address();
+    const bool ws = std::string(row.proto) == "ws";
+    load.proto = ws ? ringnet::examples::LoadProto::kWebSocket : ringnet::examples::LoadProto::kTcp;
+    load.server = ws ? (*ws_server)->address() : (*server)->address();
     load.connections = row.connections;
     load.size = row.size;
     load.depth = row.depth;
@@ -98,6 +118,8 @@ int main() {
                 static_cast<unsigned long long>(r->errors));
   }
   (*server)->Close();
+  (*ws_server)->Close();
   (*server)->WaitClosed(absl::Seconds(5));
+  (*ws_server)->WaitClosed(absl::Seconds(5));
   return errors == 0 ? 0 : 1;
 }

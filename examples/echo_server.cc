@@ -1,12 +1,17 @@
 // echo_server: echoes bytes (TCP), datagrams (UDP) or messages (WebSocket).
 //
 //   echo_server --proto=tcp --listen=127.0.0.1:9000 [--loops=N] [--max_msg_len=BYTES]
+//   echo_server --proto=ws --listen=127.0.0.1:9000 [--max_msg_len=BYTES]
+//
+// WebSocket: any path is served; each message is echoed with its kind (text or binary);
+// --max_msg_len bounds a message (larger ones close the session with 1009).
 //
 // Prints "listening <proto> HOST:PORT" (the real port when 0 was asked) once ready. On SIGTERM or
 // SIGINT it closes its sessions gracefully and exits 0 within 5 s. With --stats it prints the
 // loops' counters on exit ("stats iterations=... enters=... sqes=... cqes=...").
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -16,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "ringnet/codec/raw_codec.h"
 #include "ringnet/net/tcp_server.h"
+#include "ringnet/net/ws_server.h"
 #include "ringnet/runtime/event_loop_group.h"
 
 ABSL_FLAG(std::string, proto, "tcp", "tcp, udp or ws");
@@ -33,7 +39,59 @@ using ringnet::net::SessionHandle;
 class Echo : public ringnet::net::EventListener {
  public:
   void OnMessage(const SessionHandle& s, Package& pkg, const InetAddress&) override {
-    (void)s.WriteBytes(pkg.bytes());
+    if (s.kind() == ringnet::net::SessionKind::kWebSocket) {
+      (void)s.WritePkg(std::move(pkg));  // the same kind: text or binary
+    } else {
+      (void)s.WriteBytes(pkg.bytes());
+    }
+  }
+};
+
+// The running server, whichever its protocol.
+struct Server {
+  std::unique_ptr<ringnet::net::TcpServer> tcp;
+  std::unique_ptr<ringnet::net::WsServer> ws;
+
+  absl::Status Start(const std::string& proto, const InetAddress& listen,
+                     ringnet::runtime::EventLoopGroup* group, int64_t max_msg_len) {
+    auto echo = std::make_shared<Echo>();
+    auto codec = std::make_shared<ringnet::codec::RawCodec>();
+    auto new_session = [echo, codec, max_msg_len](ringnet::net::SessionConfig& config) {
+      config.listener = echo;
+      config.codec = codec;
+      config.options.max_msg_len = static_cast<size_t>(max_msg_len);
+      // Room for the echo of a whole message on top of what a slow reader has not taken yet.
+      config.options.write_high_water =
+          std::max<size_t>(config.options.write_high_water, 2 * static_cast<size_t>(max_msg_len));
+      config.options.close_linger = absl::Seconds(3);
+      return absl::OkStatus();
+    };
+    if (proto == "ws") {
+      ringnet::net::WsServerOptions options;  // any path
+      options.listen = listen;
+      options.new_session = std::move(new_session);
+      options.close_timeout = absl::Seconds(3);
+      auto server = ringnet::net::WsServer::Create(group, std::move(options));
+      if (!server.ok()) return server.status();
+      ws = *std::move(server);
+      return absl::OkStatus();
+    }
+    ringnet::net::TcpServerOptions options;
+    options.listen = listen;
+    options.new_session = std::move(new_session);
+    auto server = ringnet::net::TcpServer::Create(group, std::move(options));
+    if (!server.ok()) return server.status();
+    tcp = *std::move(server);
+    return absl::OkStatus();
+  }
+
+  InetAddress address() const { return tcp ? tcp->address() : ws->address(); }
+
+  void CloseAndWait(absl::Duration timeout) {
+    if (tcp) tcp->Close();
+    if (ws) ws->Close();
+    if (tcp) tcp->WaitClosed(timeout);
+    if (ws) ws->WaitClosed(timeout);
   }
 };
 
@@ -77,7 +135,7 @@ int main(int argc, char** argv) {
   const std::string proto = absl::GetFlag(FLAGS_proto);
   absl::StatusOr<InetAddress> listen = InetAddress::Parse(absl::GetFlag(FLAGS_listen));
   if (!listen.ok()) return Fail(listen.status());
-  if (proto != "tcp") {
+  if (proto != "tcp" && proto != "ws") {
     return Fail(absl::UnimplementedError(absl::StrCat("--proto=", proto, " is not available yet")));
   }
   const int64_t max_msg_len = absl::GetFlag(FLAGS_max_msg_len);
@@ -87,30 +145,21 @@ int main(int argc, char** argv) {
   auto group = ringnet::runtime::EventLoopGroup::Create(absl::GetFlag(FLAGS_loops));
   if (!group.ok()) return Fail(group.status());
 
-  auto echo = std::make_shared<Echo>();
-  auto codec = std::make_shared<ringnet::codec::RawCodec>();
-  ringnet::net::TcpServerOptions options;
-  options.listen = *listen;
-  options.new_session = [echo, codec, max_msg_len](ringnet::net::SessionConfig& config) {
-    config.listener = echo;
-    config.codec = codec;
-    config.options.max_msg_len = static_cast<size_t>(max_msg_len);
-    config.options.close_linger = absl::Seconds(3);
-    return absl::OkStatus();
-  };
-  auto server = ringnet::net::TcpServer::Create(group->get(), std::move(options));
-  if (!server.ok()) return Fail(server.status());
-  std::printf("listening %s %s\n", proto.c_str(), (*server)->address().ToString().c_str());
+  Server server;
+  if (absl::Status started = server.Start(proto, *listen, group->get(), max_msg_len);
+      !started.ok()) {
+    return Fail(started);
+  }
+  std::printf("listening %s %s\n", proto.c_str(), server.address().ToString().c_str());
   std::fflush(stdout);
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  (*server)->Close();
-  (*server)->WaitClosed(absl::Seconds(4));
+  server.CloseAndWait(absl::Seconds(4));
   (*group)->Stop();
   if (absl::GetFlag(FLAGS_stats)) PrintStats(**group);
   std::fflush(stdout);
   // Sessions still lingering after 4 s were aborted by Stop(); everything is released.
-  server->reset();
+  server = Server();
   return 0;
 }

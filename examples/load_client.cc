@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "ringnet/examples/latency_histogram.h"
 #include "ringnet/net/tcp_client.h"
+#include "ringnet/net/ws_client.h"
 #include "ringnet/runtime/event_loop_group.h"
 
 namespace ringnet::examples {
@@ -30,8 +31,8 @@ struct Connection {
   SessionHandle session;
   std::vector<int64_t> sent_at;  // ring of `depth` send times
   uint64_t next_send = 0;
-  uint64_t stream_offset = 0;    // stream protocols: bytes received so far
-  uint64_t next_message = 0;     // message protocols: next expected message index
+  uint64_t stream_offset = 0;  // stream protocols: bytes received so far
+  uint64_t next_message = 0;   // message protocols: next expected message index
   LatencyHistogram* histogram = nullptr;
   uint64_t completed = 0;
   uint64_t all_completed = 0;
@@ -52,6 +53,7 @@ class LoadListener : public net::EventListener {
     window_end_ = end;
   }
   void StopSending() { stop_sending_.store(true, std::memory_order_release); }
+  size_t size() const { return options_.size; }
 
   absl::Status OnOpen(const SessionHandle& s) override {
     auto conn = std::make_unique<Connection>();
@@ -183,9 +185,44 @@ class LoadListener : public net::EventListener {
   std::atomic<bool> stop_sending_{false};
   std::atomic<uint64_t> errors_{0};
   std::mutex mutex_;
-  std::vector<std::unique_ptr<Connection>> connections_;   // guarded by mutex_
+  std::vector<std::unique_ptr<Connection>> connections_;       // guarded by mutex_
   std::vector<std::unique_ptr<LatencyHistogram>> histograms_;  // guarded by mutex_
 };
+
+// Starts the load's client endpoint; returns what closes it and waits for it.
+absl::StatusOr<std::function<void()>> StartClient(const LoadOptions& options,
+                                                  runtime::EventLoopGroup* group,
+                                                  std::shared_ptr<LoadListener> listener) {
+  net::TcpClientOptions tcp;
+  tcp.server = options.server;
+  tcp.connections = options.connections;
+  tcp.reconnect = false;
+  tcp.new_session = [listener](net::SessionConfig& c) {
+    c.listener = listener;
+    c.options.write_high_water = 1ull << 40;  // the load is bounded by depth, not by the queue
+    c.options.max_msg_len = std::max<size_t>(c.options.max_msg_len, 2 * listener->size());
+    return absl::OkStatus();
+  };
+  if (options.proto == LoadProto::kWebSocket) {
+    net::WsClientOptions ws;
+    static_cast<net::TcpClientOptions&>(ws) = std::move(tcp);
+    ws.url = absl::StrCat("ws://", options.server.ToString(), options.ws_path);
+    absl::StatusOr<std::unique_ptr<net::WsClient>> client =
+        net::WsClient::Create(group, std::move(ws));
+    if (!client.ok()) return client.status();
+    return [client = std::shared_ptr<net::WsClient>(*std::move(client))] {
+      client->Close();
+      client->WaitClosed(absl::Seconds(5));
+    };
+  }
+  absl::StatusOr<std::unique_ptr<net::TcpClient>> client =
+      net::TcpClient::Create(group, std::move(tcp));
+  if (!client.ok()) return client.status();
+  return [client = std::shared_ptr<net::TcpClient>(*std::move(client))] {
+    client->Close();
+    client->WaitClosed(absl::Seconds(5));
+  };
+}
 
 }  // namespace
 
@@ -213,7 +250,7 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   if (options.size == 0 || options.depth < 1 || options.connections < 1) {
     return absl::InvalidArgumentError("size, depth and connections must be positive");
   }
-  if (options.proto != LoadProto::kTcp) {
+  if (options.proto == LoadProto::kUdp) {
     return absl::UnimplementedError(
         absl::StrCat("load over ", LoadProtoName(options.proto), " is not available yet"));
   }
@@ -226,29 +263,19 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   const int64_t window_end = window_start + absl::ToInt64Nanoseconds(options.duration);
   listener->SetWindow(window_start, window_end);
 
-  net::TcpClientOptions client_options;
-  client_options.server = options.server;
-  client_options.connections = options.connections;
-  client_options.reconnect = false;
-  client_options.new_session = [listener](net::SessionConfig& c) {
-    c.listener = listener;
-    c.options.write_high_water = 1ull << 40;  // the load is bounded by depth, not by the queue
-    return absl::OkStatus();
-  };
-  absl::StatusOr<std::unique_ptr<net::TcpClient>> client =
-      net::TcpClient::Create(group->get(), std::move(client_options));
-  if (!client.ok()) return client.status();
+  absl::StatusOr<std::function<void()>> close_client = StartClient(options, group->get(), listener);
+  if (!close_client.ok()) return close_client.status();
 
   auto sleep_until = [](int64_t ns) {
-    std::this_thread::sleep_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns)));
+    std::this_thread::sleep_until(
+        std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns)));
   };
   sleep_until(window_start);
   if (options.on_window_start) options.on_window_start();
   sleep_until(window_end);
   if (options.on_window_end) options.on_window_end();
   listener->StopSending();
-  (*client)->Close();
-  (*client)->WaitClosed(absl::Seconds(5));
+  (*close_client)();
   (*group)->Stop();
   LoadResult result = listener->Collect();
   if (result.connected == 0) {
@@ -267,10 +294,9 @@ std::string FormatResult(const LoadOptions& o, const LoadResult& r) {
       "RESULT proto=%s connections=%d size=%d depth=%d msgs_per_sec=%.0f mb_per_sec=%.2f "
       "p50_us=%.1f p99_us=%.1f p999_us=%.1f errors=%d lost=%d\n",
       LoadProtoName(o.proto), o.server.ToString(), o.connections, o.depth, o.size, r.seconds,
-      r.messages, r.messages_per_second(), r.megabytes_per_second(), r.p50_us, r.p99_us,
-      r.p999_us, r.errors, LoadProtoName(o.proto), o.connections, o.size, o.depth,
-      r.messages_per_second(), r.megabytes_per_second(), r.p50_us, r.p99_us, r.p999_us, r.errors,
-      r.lost);
+      r.messages, r.messages_per_second(), r.megabytes_per_second(), r.p50_us, r.p99_us, r.p999_us,
+      r.errors, LoadProtoName(o.proto), o.connections, o.size, o.depth, r.messages_per_second(),
+      r.megabytes_per_second(), r.p50_us, r.p99_us, r.p999_us, r.errors, r.lost);
 }
 
 }  // namespace ringnet::examples
