@@ -1,8 +1,8 @@
 // The README's demo: echo servers (TCP and WebSocket) and the load client in one process on
 // loopback, and a short table of what they did (throughput, latency, io_uring_enter calls per
 // message).
-#include <atomic>
 #include <cstdio>
+#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
