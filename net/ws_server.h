@@ -20,7 +20,8 @@
 // and fails with close code 1011 when no pong arrives within `pong_timeout`. `close_timeout`
 // bounds the close handshake: past it the server closes the TCP connection itself (and reports
 // DeadlineExceeded to OnError if the peer never sent its Close frame); SessionOptions::
-// close_linger bounds the whole graceful close as for TCP.
+// close_linger bounds the whole graceful close as for TCP. SessionOptions' idle, read (a message
+// begun and not finished in time) and write timeouts fail the session with close code 1001.
 //
 // Example:
 //

@@ -233,6 +233,40 @@ TEST(WsSessionTest, ANonReadingClientCannotGrowServerMemory) {
               absl::StatusCode::kResourceExhausted);
 }
 
+TEST(WsSessionTest, ReadTimeoutFailsAMessageThatNeverCompletesWith1001) {
+  WsHarness h;
+  h.Start([](SessionConfig& c) { c.options.read_timeout = absl::Milliseconds(100); });
+  RawWsPeer peer = MustConnect(h);
+  ASSERT_TRUE(peer.SendFrame(Opcode::kText, true, "complete").ok());
+  absl::StatusOr<WsMessage> echo = peer.Read();
+  ASSERT_TRUE(echo.ok());
+  // A message whose first fragment came and whose last never does.
+  ASSERT_TRUE(peer.SendFrame(Opcode::kBinary, false, "first of many").ok());
+  absl::StatusOr<WsMessage> close = peer.Read();
+  ASSERT_TRUE(close.ok()) << close.status();
+  EXPECT_EQ(close->close_code, ws::kCloseGoingAway);
+  EXPECT_TRUE(peer.WaitEof().ok());
+  peer.Close();
+  ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->closes() == 1; }));
+  ASSERT_EQ(h.listener->errors().size(), 1u);
+  EXPECT_NE(h.listener->errors()[0].message().find("read timeout"), std::string::npos)
+      << h.listener->errors()[0];
+}
+
+TEST(WsSessionTest, IdleTimeoutClosesWith1001) {
+  WsHarness h;
+  h.Start([](SessionConfig& c) { c.options.idle_timeout = absl::Milliseconds(100); });
+  RawWsPeer peer = MustConnect(h);
+  absl::StatusOr<WsMessage> close = peer.Read();
+  ASSERT_TRUE(close.ok()) << close.status();
+  EXPECT_EQ(close->close_code, ws::kCloseGoingAway);
+  ASSERT_TRUE(peer.SendClose(ws::kCloseGoingAway, "").ok());
+  EXPECT_TRUE(peer.WaitEof().ok());
+  peer.Close();
+  ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->closes() == 1; }));
+  EXPECT_EQ(h.listener->protocol_violations(), 0);
+}
+
 TEST(WsSessionTest, CloseWebSocketValidatesItsArguments) {
   WsHarness h;
   h.Start();

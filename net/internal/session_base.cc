@@ -270,19 +270,19 @@ void SessionBase::CheckTimeouts() {
   const int64_t write = FiniteNs(options_.write_timeout);
   const int64_t last_read = shared_->last_read_ns.load(std::memory_order_relaxed);
   if (idle > 0 && state_ == State::kOpen && now - last_read >= idle) {
-    Teardown(absl::DeadlineExceededError(absl::StrCat(
+    TimedOut(absl::DeadlineExceededError(absl::StrCat(
         "session ", id(), ": idle timeout, nothing received for ", absl::FormatDuration(options_.idle_timeout))));
     return;
   }
   if (read > 0 && HasPartialInput() && partial_since_ns_ != 0 && now - partial_since_ns_ >= read) {
-    Teardown(absl::DeadlineExceededError(absl::StrCat(
+    TimedOut(absl::DeadlineExceededError(absl::StrCat(
         "session ", id(), ": read timeout, a package begun ",
         absl::FormatDuration(absl::Nanoseconds(now - partial_since_ns_)), " ago is incomplete")));
     return;
   }
   const int64_t queued = shared_->queued_bytes.load(std::memory_order_relaxed);
   if (write > 0 && queued > 0 && now - write_progress_ns_ >= write) {
-    Teardown(absl::DeadlineExceededError(absl::StrCat(
+    TimedOut(absl::DeadlineExceededError(absl::StrCat(
         "session ", id(), ": write timeout, ", queued, " queued bytes made no progress for ",
         absl::FormatDuration(options_.write_timeout))));
   }

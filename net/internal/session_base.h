@@ -88,6 +88,8 @@ class SessionBase : public SessionCore, public LoopOwned {
   virtual bool IoIdle() const = 0;
   // Whether a partial package is waiting for its rest (for the read timeout).
   virtual bool HasPartialInput() const { return false; }
+  // An idle, read or write timeout expired (`error` says which); the default closes at once.
+  virtual void TimedOut(const absl::Status& error) { Teardown(error); }
 
   // Decodes packages from the front of `bytes` and delivers each; returns the bytes used (the
   // rest is a partial package), or the codec's error. Stops early if the session stops being

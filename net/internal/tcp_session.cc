@@ -87,7 +87,7 @@ void TcpSession::HandleBytes(absl::Span<char> bytes) {
     used = Consume(absl::MakeSpan(input_));
     if (used.ok()) {
       input_.erase(0, *used);
-      if (*used > 0) set_partial_since(input_.empty() ? 0 : loop_->NowNs());
+      if (*used > 0 && !input_.empty()) set_partial_since(loop_->NowNs());
     }
   }
   if (!used.ok()) {
@@ -101,7 +101,8 @@ void TcpSession::HandleBytes(absl::Span<char> bytes) {
     return;
   }
   if (input_.empty()) {
-    set_partial_since(0);
+    // A protocol that buffers partial messages itself (WebSocket) tracks their start.
+    if (!HasPartialInput()) set_partial_since(0);
     if (input_.capacity() > kStreamBufferSize) std::string().swap(input_);
   }
 }

@@ -234,6 +234,14 @@ void WsSession::FailConnection(const absl::Status& error, uint16_t code) {
   }
 }
 
+void WsSession::TimedOut(const absl::Status& error) {
+  if (is_open()) {
+    FailConnection(error, ws::kCloseGoingAway);
+  } else {
+    Teardown(failing_ ? absl::OkStatus() : error);  // closing already: stop now
+  }
+}
+
 void WsSession::BeginGracefulClose() {
   if (opened()) {
     if (!close_sent_) QueueCloseFrame(ws::kCloseNormal, "");

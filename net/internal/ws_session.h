@@ -12,7 +12,8 @@
 //              kind. Pings are answered with the same payload (when the send queue is over its
 //              high-water mark, only the latest ping is answered, once it drains). With a
 //              heartbeat period the session pings, and fails with 1011 when no pong comes
-//              within the pong timeout.
+//              within the pong timeout. SessionOptions' idle, read (a message begun and not
+//              finished) and write timeouts fail it with 1001.
 //   closing    Close() sends a Close frame (1000, or CloseWebSocket's code) and waits for the
 //              peer's. A server then sends FIN (it closes the TCP connection first); a client
 //              waits for the server's FIN. A peer's Close frame is answered with its code. Bad
@@ -97,6 +98,8 @@ class WsSession final : public TcpSession {
   void BeginGracefulClose() override;
   void CancelIo() override;
   bool HasPartialInput() const override { return parser_.has_value() && parser_->in_message(); }
+  // Idle, read and write timeouts fail the connection with 1001 (going away).
+  void TimedOut(const absl::Status& error) override;
 
  private:
   bool is_server() const { return config_->role == codec::websocket::Role::kServer; }

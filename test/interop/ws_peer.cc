@@ -211,15 +211,8 @@ absl::StatusOr<std::unique_ptr<net::WsClient>> Connect(runtime::EventLoopGroup* 
   return net::WsClient::Create(group, std::move(options));
 }
 
-// Session 1: echoes of every kind and size, fragments and a ping from the peer, then the peer
-// closes with 4001 "server bye".
-absl::Status FirstSession(runtime::EventLoopGroup* group) {
-  auto l = std::make_shared<ClientListener>();
-  absl::StatusOr<std::unique_ptr<net::WsClient>> client = Connect(group, l);
-  if (!client.ok()) return client.status();
-  absl::StatusOr<ClientListener::Event> open = Expect(*l, ClientListener::Event::kOpen, "open");
-  if (!open.ok()) return open.status();
-  const SessionHandle s = open->session;
+// Every kind and size of message comes back with its kind.
+absl::Status CheckEchoes(ClientListener& l, const SessionHandle& s) {
   std::string bytes(256, '\0');
   for (int i = 0; i < 256; ++i) bytes[i] = static_cast<char>(i);
   std::string big(64 << 10, 'x');
@@ -234,29 +227,32 @@ absl::Status FirstSession(runtime::EventLoopGroup* group) {
                                        Package(huge)};
   for (const Package& p : echoes) {
     if (absl::Status st = s.WritePkg(p); !st.ok()) return st;
-    if (absl::Status st = ExpectMessage(*l, p.kind(), p.bytes(), "echo"); !st.ok()) return st;
+    if (absl::Status st = ExpectMessage(l, p.kind(), p.bytes(), "echo"); !st.ok()) return st;
   }
+  return absl::OkStatus();
+}
+
+// The peer sends fragmented messages, then pings and says when our pong arrived.
+absl::Status CheckFragmentsAndPing(ClientListener& l, const SessionHandle& s) {
   (void)s.WritePkg(Package(std::string("fragments"), PackageKind::kText));
-  if (absl::Status st = ExpectMessage(*l, PackageKind::kText, "fragmented message", "fragments");
-      !st.ok()) {
-    return st;
+  absl::Status st = ExpectMessage(l, PackageKind::kText, "fragmented message", "fragments");
+  if (st.ok()) {
+    st = ExpectMessage(l, PackageKind::kBinary, std::string("\x00\x01\x02\x03", 4), "fragments");
   }
-  if (absl::Status st =
-          ExpectMessage(*l, PackageKind::kBinary, std::string("\x00\x01\x02\x03", 4), "fragments");
-      !st.ok()) {
-    return st;
-  }
+  if (!st.ok()) return st;
   (void)s.WritePkg(Package(std::string("ping"), PackageKind::kText));
-  if (absl::Status st = ExpectMessage(*l, PackageKind::kText, "pong received", "ping"); !st.ok()) {
-    return st;
-  }
+  return ExpectMessage(l, PackageKind::kText, "pong received", "ping");
+}
+
+// The peer closes with 4001 "server bye": OnError carries the code, OnClose follows.
+absl::Status CheckServerClose(ClientListener& l, const SessionHandle& s) {
   (void)s.WritePkg(Package(std::string("close"), PackageKind::kText));
-  absl::StatusOr<ClientListener::Event> error = Expect(*l, ClientListener::Event::kError, "close");
+  absl::StatusOr<ClientListener::Event> error = Expect(l, ClientListener::Event::kError, "close");
   if (!error.ok()) return error.status();
   if (net::WebSocketCloseCode(error->error) != 4001) {
     return absl::InternalError(absl::StrCat("close: ", error->error.ToString()));
   }
-  if (absl::StatusOr<ClientListener::Event> c = Expect(*l, ClientListener::Event::kClose, "close");
+  if (absl::StatusOr<ClientListener::Event> c = Expect(l, ClientListener::Event::kClose, "close");
       !c.ok()) {
     return c.status();
   }
@@ -265,6 +261,19 @@ absl::Status FirstSession(runtime::EventLoopGroup* group) {
     return absl::InternalError("close: the server's code/reason did not arrive");
   }
   return absl::OkStatus();
+}
+
+// Session 1: echoes, fragments and a ping from the peer, then the peer's close.
+absl::Status FirstSession(runtime::EventLoopGroup* group) {
+  auto l = std::make_shared<ClientListener>();
+  absl::StatusOr<std::unique_ptr<net::WsClient>> client = Connect(group, l);
+  if (!client.ok()) return client.status();
+  absl::StatusOr<ClientListener::Event> open = Expect(*l, ClientListener::Event::kOpen, "open");
+  if (!open.ok()) return open.status();
+  absl::Status st = CheckEchoes(*l, open->session);
+  if (st.ok()) st = CheckFragmentsAndPing(*l, open->session);
+  if (st.ok()) st = CheckServerClose(*l, open->session);
+  return st;
 }
 
 // Session 2: the client closes with 4002 "client bye"; the peer echoes the code.
