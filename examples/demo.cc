@@ -1,5 +1,6 @@
-// The README's demo: an echo server and the load client in one process on loopback, and a short
-// table of what they did (throughput, latency, io_uring_enter calls per message).
+// The README's demo: echo servers (TCP, UDP, WebSocket) and the load client in one process on
+// loopback, and a short table of what they did (throughput, latency, io_uring_enter calls per
+// message).
 #include <cstdio>
 #include <atomic>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "ringnet/examples/load_client.h"
 #include "ringnet/net/tcp_server.h"
 #include "ringnet/net/udp_endpoint.h"
+#include "ringnet/net/ws_server.h"
 #include "ringnet/runtime/event_loop_group.h"
 
 namespace {
@@ -83,11 +85,16 @@ int main() {
   if (!server.ok()) return Fail(server.status());
   auto udp = ringnet::net::UdpEndpoint::Create(group->get(), std::move(udp_options));
   if (!udp.ok()) return Fail(udp.status());
+  ringnet::net::WsServerOptions ws_options;
+  ws_options.listen = InetAddress::Loopback(0);
+  ws_options.new_session = udp_options.new_session;
+  auto ws = ringnet::net::WsServer::Create(group->get(), std::move(ws_options));
+  if (!ws.ok()) return Fail(ws.status());
   std::printf(
-      "ringnet demo: echo servers on tcp %s and udp %s (1 loop, %s ring), load client "
+      "ringnet demo: echo servers on tcp %s, udp %s and ws://%s; 1 loop (%s); load client "
       "in-process\n\n",
       (*server)->address().ToString().c_str(), (*udp)->address().ToString().c_str(),
-      std::string(ringnet::runtime::RingModeName((*group)->loop(0)->ring_mode())).c_str());
+      (*ws)->address().ToString().c_str(), (*group)->loop(0)->backend_reason().c_str());
   std::printf("| proto | conns | size | depth | msg/s | MB/s | p50 us | p99 us | server enters/msg | errors |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   using ringnet::examples::LoadProto;
@@ -95,13 +102,16 @@ int main() {
       {LoadProto::kTcp, true, 1, 64, 1},     {LoadProto::kTcp, true, 64, 64, 16},
       {LoadProto::kTcp, true, 64, 4096, 16}, {LoadProto::kTcp, true, 256, 64, 4},
       {LoadProto::kUdp, true, 16, 64, 16},   {LoadProto::kUdp, false, 16, 64, 16},
+      {LoadProto::kWebSocket, true, 64, 64, 16},
   };
   uint64_t errors = 0;
   for (const Row& row : rows) {
     ringnet::examples::LoadOptions load;
     load.proto = row.proto;
     load.udp_connected = row.connected;
-    load.server = row.proto == LoadProto::kUdp ? (*udp)->address() : (*server)->address();
+    load.server = row.proto == LoadProto::kUdp         ? (*udp)->address()
+                  : row.proto == LoadProto::kWebSocket ? (*ws)->address()
+                                                       : (*server)->address();
     load.connections = row.connections;
     load.size = row.size;
     load.depth = row.depth;
@@ -122,5 +132,7 @@ int main() {
   (*server)->WaitClosed(absl::Seconds(5));
   (*udp)->Close();
   (*udp)->WaitClosed(absl::Seconds(5));
+  (*ws)->Close();
+  (*ws)->WaitClosed(absl::Seconds(5));
   return errors == 0 ? 0 : 1;
 }

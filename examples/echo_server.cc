@@ -1,10 +1,11 @@
 // echo_server: echoes bytes (TCP), datagrams (UDP) or messages (WebSocket).
 //
-//   echo_server --proto=tcp --listen=127.0.0.1:9000 [--loops=N] [--max_msg_len=BYTES]
+//   echo_server --proto=tcp|udp|ws --listen=127.0.0.1:9000 [--loops=N] [--max_msg_len=BYTES]
 //
-// Prints "listening <proto> HOST:PORT" (the real port when 0 was asked) once ready. On SIGTERM or
-// SIGINT it closes its sessions gracefully and exits 0 within 5 s. With --stats it prints the
-// loops' counters on exit ("stats iterations=... enters=... sqes=... cqes=...").
+// Prints "listening <proto> HOST:PORT" (the real port when 0 was asked) once ready, and the
+// event-loop backend it runs on to stderr. On SIGTERM or SIGINT it closes its sessions gracefully
+// and exits 0 within 5 s. With --stats it prints the loops' counters on exit
+// ("stats iterations=... enters=... sqes=... cqes=... syscalls=...").
 #include <signal.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "ringnet/examples/echo_listener.h"
 #include "ringnet/net/tcp_server.h"
 #include "ringnet/net/udp_endpoint.h"
+#include "ringnet/net/ws_server.h"
 #include "ringnet/runtime/event_loop_group.h"
 
 ABSL_FLAG(std::string, proto, "tcp", "tcp, udp or ws");
@@ -31,22 +33,66 @@ namespace {
 
 using ringnet::net::InetAddress;
 
-// Echoes bytes back on a stream, and each datagram to its sender as one datagram.
-
-// The running server, whatever its protocol.
+// The running server, whichever its protocol.
 struct Server {
   std::unique_ptr<ringnet::net::TcpServer> tcp;
   std::unique_ptr<ringnet::net::UdpEndpoint> udp;
-  InetAddress address() const { return tcp ? tcp->address() : udp->address(); }
-  void CloseAndWait() {
-    if (tcp) {
-      tcp->Close();
-      tcp->WaitClosed(absl::Seconds(4));
+  std::unique_ptr<ringnet::net::WsServer> ws;
+
+  absl::Status Start(const std::string& proto, const InetAddress& listen,
+                     ringnet::runtime::EventLoopGroup* group, int64_t max_msg_len) {
+    auto echo = std::make_shared<ringnet::examples::EchoListener>();
+    auto codec = std::make_shared<ringnet::codec::RawCodec>();
+    auto new_session = [echo, codec, max_msg_len](ringnet::net::SessionConfig& config) {
+      config.listener = echo;
+      config.codec = codec;
+      config.options.max_msg_len = static_cast<size_t>(max_msg_len);
+      config.options.max_datagram = static_cast<size_t>(std::min<int64_t>(max_msg_len, 65507));
+      // Room for the echo of a whole message on top of what a slow reader has not taken yet.
+      config.options.write_high_water =
+          std::max<size_t>(config.options.write_high_water, 2 * static_cast<size_t>(max_msg_len));
+      config.options.close_linger = absl::Seconds(2);
+      return absl::OkStatus();
+    };
+    if (proto == "ws") {
+      ringnet::net::WsServerOptions options;  // any path
+      options.listen = listen;
+      options.new_session = std::move(new_session);
+      options.close_timeout = absl::Seconds(2);
+      return Keep(ringnet::net::WsServer::Create(group, std::move(options)), &ws);
     }
-    if (udp) {
-      udp->Close();
-      udp->WaitClosed(absl::Seconds(4));
+    if (proto == "udp") {
+      ringnet::net::UdpEndpointOptions options;
+      options.bind = listen;
+      options.receive_buffer_bytes = 4 << 20;
+      options.new_session = std::move(new_session);
+      return Keep(ringnet::net::UdpEndpoint::Create(group, std::move(options)), &udp);
     }
+    ringnet::net::TcpServerOptions options;
+    options.listen = listen;
+    options.new_session = std::move(new_session);
+    return Keep(ringnet::net::TcpServer::Create(group, std::move(options)), &tcp);
+  }
+
+  InetAddress address() const {
+    return tcp ? tcp->address() : udp ? udp->address() : ws->address();
+  }
+
+  void CloseAndWait(absl::Duration timeout) {
+    if (tcp) tcp->Close();
+    if (udp) udp->Close();
+    if (ws) ws->Close();
+    if (tcp) tcp->WaitClosed(timeout);
+    if (udp) udp->WaitClosed(timeout);
+    if (ws) ws->WaitClosed(timeout);
+  }
+
+ private:
+  template <typename T>
+  static absl::Status Keep(absl::StatusOr<std::unique_ptr<T>> made, std::unique_ptr<T>* slot) {
+    if (!made.ok()) return made.status();
+    *slot = *std::move(made);
+    return absl::OkStatus();
   }
 };
 
@@ -73,12 +119,14 @@ void PrintStats(ringnet::runtime::EventLoopGroup& group) {
     total.enter_calls += c.enter_calls;
     total.sqes_submitted += c.sqes_submitted;
     total.cqes_reaped += c.cqes_reaped;
+    total.syscalls += c.syscalls;
   }
-  std::printf("stats iterations=%llu enters=%llu sqes=%llu cqes=%llu\n",
+  std::printf("stats iterations=%llu enters=%llu sqes=%llu cqes=%llu syscalls=%llu\n",
               static_cast<unsigned long long>(total.iterations),
               static_cast<unsigned long long>(total.enter_calls),
               static_cast<unsigned long long>(total.sqes_submitted),
-              static_cast<unsigned long long>(total.cqes_reaped));
+              static_cast<unsigned long long>(total.cqes_reaped),
+              static_cast<unsigned long long>(total.syscalls));
 }
 
 }  // namespace
@@ -90,8 +138,8 @@ int main(int argc, char** argv) {
   const std::string proto = absl::GetFlag(FLAGS_proto);
   absl::StatusOr<InetAddress> listen = InetAddress::Parse(absl::GetFlag(FLAGS_listen));
   if (!listen.ok()) return Fail(listen.status());
-  if (proto != "tcp" && proto != "udp") {
-    return Fail(absl::UnimplementedError(absl::StrCat("--proto=", proto, " is not available yet")));
+  if (proto != "tcp" && proto != "udp" && proto != "ws") {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--proto=", proto, ": use tcp, udp or ws")));
   }
   const int64_t max_msg_len = absl::GetFlag(FLAGS_max_msg_len);
   if (max_msg_len <= 0) return Fail(absl::InvalidArgumentError("--max_msg_len must be positive"));
@@ -99,40 +147,20 @@ int main(int argc, char** argv) {
   sigset_t stop_signals = BlockStopSignals();
   auto group = ringnet::runtime::EventLoopGroup::Create(absl::GetFlag(FLAGS_loops));
   if (!group.ok()) return Fail(group.status());
+  std::fprintf(stderr, "echo_server: backend %s\n", (*group)->loop(0)->backend_reason().c_str());
 
-  auto echo = std::make_shared<ringnet::examples::EchoListener>();
-  auto codec = std::make_shared<ringnet::codec::RawCodec>();
-  auto configure = [echo, codec, max_msg_len](ringnet::net::SessionConfig& config) {
-    config.listener = echo;
-    config.codec = codec;
-    config.options.max_msg_len = static_cast<size_t>(max_msg_len);
-    config.options.max_datagram = static_cast<size_t>(std::min<int64_t>(max_msg_len, 65507));
-    config.options.close_linger = absl::Seconds(2);
-    return absl::OkStatus();
-  };
   Server server;
-  if (proto == "tcp") {
-    ringnet::net::TcpServerOptions options;
-    options.listen = *listen;
-    options.new_session = configure;
-    auto tcp = ringnet::net::TcpServer::Create(group->get(), std::move(options));
-    if (!tcp.ok()) return Fail(tcp.status());
-    server.tcp = *std::move(tcp);
-  } else {
-    ringnet::net::UdpEndpointOptions options;
-    options.bind = *listen;
-    options.receive_buffer_bytes = 4 << 20;
-    options.new_session = configure;
-    auto udp = ringnet::net::UdpEndpoint::Create(group->get(), std::move(options));
-    if (!udp.ok()) return Fail(udp.status());
-    server.udp = *std::move(udp);
+  if (absl::Status started = server.Start(proto, *listen, group->get(), max_msg_len);
+      !started.ok()) {
+    return Fail(started);
   }
   std::printf("listening %s %s\n", proto.c_str(), server.address().ToString().c_str());
   std::fflush(stdout);
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  server.CloseAndWait();
+  // Sessions still lingering after this were aborted by Stop(); everything is released.
+  server.CloseAndWait(absl::Seconds(4));
   (*group)->Stop();
   if (absl::GetFlag(FLAGS_stats)) PrintStats(**group);
   std::fflush(stdout);

@@ -15,6 +15,7 @@
 #include "ringnet/net/tcp_client.h"
 #include "ringnet/net/udp_client.h"
 #include "ringnet/net/udp_endpoint.h"
+#include "ringnet/net/ws_client.h"
 #include "ringnet/runtime/event_loop_group.h"
 
 namespace ringnet::examples {
@@ -67,6 +68,7 @@ class LoadListener : public net::EventListener {
     window_end_ = end;
   }
   void StopSending() { stop_sending_.store(true, std::memory_order_release); }
+  size_t size() const { return options_.size; }
 
   absl::Status OnOpen(const SessionHandle& s) override {
     auto conn = std::make_unique<Connection>();
@@ -274,6 +276,7 @@ class LoadListener : public net::EventListener {
   std::vector<std::unique_ptr<LatencyHistogram>> histograms_;  // guarded by mutex_
 };
 
+// Starts the load's client endpoint; returns what closes it and waits for it.
 }  // namespace
 
 const char* LoadProtoName(LoadProto proto) {
@@ -305,6 +308,7 @@ class LoadClients {
     auto configure = [listener, udp = options.proto == LoadProto::kUdp](net::SessionConfig& c) {
       c.listener = listener;
       c.options.write_high_water = 1ull << 40;  // the load is bounded by depth, not the queue
+      c.options.max_msg_len = std::max<size_t>(c.options.max_msg_len, 2 * listener->size());
       if (udp) c.options.cron_period = absl::Milliseconds(50);  // finds lost datagrams
       return absl::OkStatus();
     };
@@ -319,19 +323,27 @@ class LoadClients {
       }
       case LoadProto::kUdp:
         return StartUdp(options, group, configure);
-      case LoadProto::kWebSocket:
-        break;
+      case LoadProto::kWebSocket: {
+        net::WsClientOptions o;
+        o.url = absl::StrCat("ws://", options.server.ToString(), options.ws_path);
+        o.server = options.server;
+        o.connections = options.connections;
+        o.reconnect = false;
+        o.new_session = configure;
+        return Keep(net::WsClient::Create(group, std::move(o)), &ws_);
+      }
     }
-    return absl::UnimplementedError(
-        absl::StrCat("load over ", LoadProtoName(options.proto), " is not available yet"));
+    return absl::InvalidArgumentError("unknown protocol");
   }
 
   void CloseAndWait() {
     if (tcp_) tcp_->Close();
     if (udp_) udp_->Close();
+    if (ws_) ws_->Close();
     for (auto& e : endpoints_) e->Close();
     if (tcp_) tcp_->WaitClosed(absl::Seconds(5));
     if (udp_) udp_->WaitClosed(absl::Seconds(5));
+    if (ws_) ws_->WaitClosed(absl::Seconds(5));
     for (auto& e : endpoints_) e->WaitClosed(absl::Seconds(5));
   }
 
@@ -374,6 +386,7 @@ class LoadClients {
 
   std::unique_ptr<net::TcpClient> tcp_;
   std::unique_ptr<net::UdpClient> udp_;
+  std::unique_ptr<net::WsClient> ws_;
   std::vector<std::unique_ptr<net::UdpEndpoint>> endpoints_;
 };
 

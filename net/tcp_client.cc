@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "ringnet/net/internal/client_slot.h"
 #include "ringnet/net/internal/socket.h"
+#include "ringnet/net/internal/tcp_client_access.h"
 #include "ringnet/net/internal/tcp_session.h"
 
 namespace ringnet::net {
@@ -16,8 +17,11 @@ namespace internal {
 class TcpConnector final : public ClientSlot {
  public:
   TcpConnector(runtime::EventLoop* loop, std::shared_ptr<ClientState> state, InetAddress server,
-               absl::Duration timeout)
-      : ClientSlot(loop, std::move(state)), server_(server), timeout_(timeout) {}
+               absl::Duration timeout, StreamSessionFactory factory)
+      : ClientSlot(loop, std::move(state)),
+        server_(server),
+        timeout_(timeout),
+        factory_(std::move(factory)) {}
 
  protected:
   void Dial() override {
@@ -51,7 +55,7 @@ class TcpConnector final : public ClientSlot {
     if (timeout_timer_.valid()) loop_->Cancel(timeout_timer_);
     timeout_timer_ = runtime::TimerId();
     if (result == 0 && !stopped()) {
-      OpenSession(std::make_unique<TcpSession>(loop_, std::move(fd_)));
+      OpenSession(factory_(loop_, std::move(fd_)));
     } else {
       fd_.Reset();
       DialFailed(timed_out_
@@ -70,6 +74,7 @@ class TcpConnector final : public ClientSlot {
 
   const InetAddress server_;
   const absl::Duration timeout_;
+  const StreamSessionFactory factory_;
   UniqueFd fd_;
   runtime::MemberOperation<TcpConnector, &TcpConnector::OnConnect> connect_op_{this};
   runtime::MemberOperation<TcpConnector, &TcpConnector::OnCancelled> cancel_op_{this};
@@ -83,6 +88,14 @@ class TcpConnector final : public ClientSlot {
 
 absl::StatusOr<std::unique_ptr<TcpClient>> TcpClient::Create(runtime::EventLoopGroup* group,
                                                              TcpClientOptions options) {
+  return internal::TcpClientAccess::Create(
+      group, std::move(options), [](runtime::EventLoop* loop, internal::UniqueFd fd) {
+        return std::make_unique<internal::TcpSession>(loop, std::move(fd));
+      });
+}
+
+absl::StatusOr<std::unique_ptr<TcpClient>> internal::TcpClientAccess::Create(
+    runtime::EventLoopGroup* group, TcpClientOptions options, StreamSessionFactory factory) {
   if (group == nullptr) return absl::InvalidArgumentError("TcpClient needs an EventLoopGroup");
   if (!options.server.valid()) {
     return absl::InvalidArgumentError("TcpClientOptions.server is not an IPv4/IPv6 address");
@@ -100,7 +113,7 @@ absl::StatusOr<std::unique_ptr<TcpClient>> TcpClient::Create(runtime::EventLoopG
     runtime::EventLoop* loop = group->Next();
     if (!internal::ClientSlot::PostStart(
             loop, std::make_unique<internal::TcpConnector>(loop, state, options.server,
-                                                           options.connect_timeout))) {
+                                                           options.connect_timeout, factory))) {
       return absl::FailedPreconditionError("TcpClient: the event loop group has stopped");
     }
   }

@@ -4,7 +4,9 @@
 // Each connection slot connects (with a timeout), opens a session through the NewSessionCallback,
 // and when the session closes or a connect fails, reconnects after a capped exponential backoff
 // (with a little jitter, so a restarted server is not hit by every client at once). A slot gives
-// up after `max_reconnect_attempts` consecutive failures; a session that opened resets the count.
+// up after `max_reconnect_attempts` consecutive failures (a failed connect, or a session closed
+// before it opened: rejected by new_session or OnOpen, or a failed WebSocket upgrade); a session
+// that opened resets the count.
 //
 // Example:
 //
@@ -37,6 +39,7 @@ namespace ringnet::net {
 
 namespace internal {
 struct ClientState;
+struct TcpClientAccess;
 }  // namespace internal
 
 struct TcpClientOptions {
@@ -56,7 +59,8 @@ struct TcpClientOptions {
   absl::Duration reconnect_max_backoff = absl::Seconds(10);
   // Consecutive failed connects before a slot gives up; 0: never give up.
   int max_reconnect_attempts = 0;
-  // Connect failures and other endpoint-level errors, on a loop thread. Optional.
+  // Connect failures, sessions that closed before opening, and other endpoint-level errors, on a
+  // loop thread. Optional.
   std::function<void(const absl::Status&)> on_error;
 };
 
@@ -88,6 +92,7 @@ class TcpClient {
   Stats stats() const;
 
  private:
+  friend struct internal::TcpClientAccess;
   explicit TcpClient(std::shared_ptr<internal::ClientState> state) : state_(std::move(state)) {}
 
   std::shared_ptr<internal::ClientState> state_;

@@ -10,6 +10,7 @@
 #include "ringnet/net/internal/endpoint_shared.h"
 #include "ringnet/net/internal/loop_registry.h"
 #include "ringnet/net/internal/socket.h"
+#include "ringnet/net/internal/tcp_server_access.h"
 #include "ringnet/net/internal/tcp_session.h"
 
 namespace ringnet::net {
@@ -24,10 +25,12 @@ class TcpListener;
 }  // namespace internal
 
 struct TcpServer::State {
-  State(runtime::EventLoopGroup* group, TcpServerOptions opts)
-      : endpoint(group), options(std::move(opts)) {}
+  State(runtime::EventLoopGroup* group, TcpServerOptions opts,
+        internal::StreamSessionFactory make_session)
+      : endpoint(group), options(std::move(opts)), factory(std::move(make_session)) {}
   internal::EndpointShared endpoint;
   const TcpServerOptions options;
+  const internal::StreamSessionFactory factory;
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> rejected{0};
   std::atomic<uint64_t> accept_errors{0};
@@ -117,8 +120,7 @@ class TcpListener final : public EndpointObject {
   }
 
   void NewSession(UniqueFd fd) {
-    auto owned = std::make_unique<TcpSession>(loop_, std::move(fd));
-    TcpSession* session = LoopRegistry::Of(loop_).Adopt(std::move(owned));
+    TcpSession* session = LoopRegistry::Of(loop_).Adopt(state_->factory(loop_, std::move(fd)));
     state_->endpoint.Retain();
     sessions_.insert(session);
     session->set_on_closed([this](SessionBase* s, bool) {
@@ -128,12 +130,12 @@ class TcpListener final : public EndpointObject {
       MaybeFinish();
     });
     // Listed before OnOpen runs (a rejected session is removed again by the hook above).
-    state_->endpoint.AddSession(session->handle());
-    if (session->Open(state_->options.new_session).ok()) {
-      state_->accepted.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      state_->rejected.fetch_add(1, std::memory_order_relaxed);
-    }
+    session->set_on_opening([this](SessionBase* s) { state_->endpoint.AddSession(s->handle()); });
+    session->set_on_open_result([this](SessionBase*, const absl::Status& result) {
+      (result.ok() ? state_->accepted : state_->rejected).fetch_add(1, std::memory_order_relaxed);
+    });
+    // Opens at once (TCP) or after a handshake (WebSocket).
+    session->Start(state_->options.new_session);
   }
 
   void OnCancelled(int32_t, uint32_t) {
@@ -167,6 +169,14 @@ class TcpListener final : public EndpointObject {
 
 absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Create(runtime::EventLoopGroup* group,
                                                              TcpServerOptions options) {
+  return internal::TcpServerAccess::Create(
+      group, std::move(options), [](runtime::EventLoop* loop, UniqueFd fd) {
+        return std::make_unique<internal::TcpSession>(loop, std::move(fd));
+      });
+}
+
+absl::StatusOr<std::unique_ptr<TcpServer>> internal::TcpServerAccess::Create(
+    runtime::EventLoopGroup* group, TcpServerOptions options, StreamSessionFactory factory) {
   if (group == nullptr) return absl::InvalidArgumentError("TcpServer needs an EventLoopGroup");
   if (!options.listen.valid()) {
     return absl::InvalidArgumentError("TcpServerOptions.listen is not an IPv4/IPv6 address");
@@ -188,7 +198,7 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Create(runtime::EventLoopG
     }
     fds.push_back(*std::move(fd));
   }
-  auto state = std::make_shared<State>(group, std::move(options));
+  auto state = std::make_shared<TcpServer::State>(group, std::move(options), std::move(factory));
   std::unique_ptr<TcpServer> server(new TcpServer(state));
   server->address_ = address;
   for (int i = 0; i < group->size(); ++i) {

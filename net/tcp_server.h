@@ -41,6 +41,7 @@ namespace ringnet::net {
 
 namespace internal {
 class TcpListener;
+struct TcpServerAccess;
 }  // namespace internal
 
 struct TcpServerOptions {
@@ -82,13 +83,14 @@ class TcpServer {
 
   struct Stats {
     uint64_t accepted = 0;       // sessions opened
-    uint64_t rejected = 0;       // refused by new_session or OnOpen
+    uint64_t rejected = 0;       // refused by new_session or OnOpen, or closed before opening
     uint64_t accept_errors = 0;  // failed accepts (EMFILE...)
   };
   Stats stats() const;
 
  private:
   friend class internal::TcpListener;
+  friend struct internal::TcpServerAccess;
   struct State;
   explicit TcpServer(std::shared_ptr<State> state);
 

@@ -22,10 +22,8 @@ case "${target}" in
   *) echo "${usage}" >&2; exit 2 ;;
 esac
 
-if ! command -v clang >/dev/null; then
-  echo "ringnet: fuzzing needs clang (Debian: apt-get install clang)" >&2
-  exit 1
-fi
+# clang, lld and libFuzzer (installed when missing; nothing happens when they are present).
+scripts/ensure_deps.sh fuzz
 
 bazel build --config=fuzz "//codec/websocket:${target}"
 binary="$(bazel info --config=fuzz bazel-bin)/codec/websocket/${target}"

@@ -28,6 +28,8 @@ absl::string_view StatusText(int status) {
       return "Bad Request";
     case 403:
       return "Forbidden";
+    case 404:
+      return "Not Found";
     case 405:
       return "Method Not Allowed";
     case 426:
@@ -36,6 +38,8 @@ absl::string_view StatusText(int status) {
       return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
     default:
       return "Error";
   }

@@ -51,18 +51,26 @@ void ClientSlot::OpenSession(std::unique_ptr<SessionBase> owned) {
   state_->endpoint.Retain();
   session->set_on_closed([this](SessionBase* s, bool clean) { OnSessionClosed(s, clean); });
   // Listed before OnOpen runs (a rejected session is removed again by the hook above).
-  state_->endpoint.AddSession(session->handle());
-  if (session->Open(policy().new_session).ok()) {
-    backoff_.Succeeded();
-    state_->opened.fetch_add(1, std::memory_order_relaxed);
-  }
+  session->set_on_opening([this](SessionBase* s) { state_->endpoint.AddSession(s->handle()); });
+  session->set_on_open_result([this](SessionBase*, const absl::Status& result) {
+    if (result.ok()) {
+      backoff_.Succeeded();
+      state_->opened.fetch_add(1, std::memory_order_relaxed);
+    } else if (!stopped_) {
+      // Rejected by new_session or OnOpen, or a failed handshake: a failed attempt; the redial
+      // follows from OnSessionClosed.
+      CountFailure(result);
+    }
+  });
+  // Opens at once (TCP, UDP) or after a handshake (WebSocket).
+  session->Start(policy().new_session);
 }
 
 void ClientSlot::OnSessionClosed(SessionBase* session, bool clean) {
   state_->endpoint.RemoveSession(session->id());
   state_->endpoint.Release();
   session_ = nullptr;
-  if (!stopped_ && policy().reconnect && (!clean || policy().after_clean_close)) {
+  if (!stopped_ && policy().reconnect && (!clean || policy().after_clean_close) && !GaveUp()) {
     ScheduleRedial();
   } else {
     stopped_ = true;
@@ -70,16 +78,24 @@ void ClientSlot::OnSessionClosed(SessionBase* session, bool clean) {
   MaybeFinish();
 }
 
+void ClientSlot::CountFailure(const absl::Status& error) {
+  state_->failures.fetch_add(1, std::memory_order_relaxed);
+  backoff_.Failed();
+  if (policy().on_error) policy().on_error(error);
+}
+
+bool ClientSlot::GaveUp() const {
+  const int limit = policy().max_attempts;
+  return limit > 0 && backoff_.failures() >= limit;
+}
+
 void ClientSlot::DialFailed(const absl::Status& error) {
   if (stopped_) {
     MaybeFinish();
     return;
   }
-  state_->failures.fetch_add(1, std::memory_order_relaxed);
-  const int failures = backoff_.Failed();
-  if (policy().on_error) policy().on_error(error);
-  const int limit = policy().max_attempts;
-  if (!policy().reconnect || (limit > 0 && failures >= limit)) {
+  CountFailure(error);
+  if (!policy().reconnect || GaveUp()) {
     stopped_ = true;
     MaybeFinish();
     return;

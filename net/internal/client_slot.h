@@ -25,7 +25,9 @@ struct ReconnectPolicy {
   bool after_clean_close = true;
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(10);
-  int max_attempts = 0;  // consecutive failures before giving up; 0: never give up
+  // Consecutive failures (failed dials, sessions closed before opening) before giving up;
+  // 0: never give up.
+  int max_attempts = 0;
   std::function<void(const absl::Status&)> on_error;
   NewSessionCallback new_session;
 };
@@ -91,6 +93,8 @@ class ClientSlot : public EndpointObject {
  private:
   void TryDial();
   void OnSessionClosed(SessionBase* session, bool clean);
+  void CountFailure(const absl::Status& error);
+  bool GaveUp() const;
   void ScheduleRedial();
 
   std::shared_ptr<ClientState> state_;

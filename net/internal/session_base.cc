@@ -33,6 +33,18 @@ SessionBase::~SessionBase() {
 }
 
 absl::Status SessionBase::Open(const NewSessionCallback& callback) {
+  absl::Status status = Configure(callback);
+  if (status.ok()) status = CallOnOpen();
+  if (!status.ok()) {
+    ReportOpenResult(status);
+    Teardown(status);  // still kOpening: no callbacks
+    return status;
+  }
+  return Activate();
+}
+
+absl::Status SessionBase::Configure(const NewSessionCallback& callback) {
+  if (on_opening_) on_opening_(this);
   SessionConfig config;
   config.session = handle_;
   absl::Status status = absl::OkStatus();
@@ -46,36 +58,52 @@ absl::Status SessionBase::Open(const NewSessionCallback& callback) {
   if (status.ok() && config.listener == nullptr) {
     status = absl::InvalidArgumentError("the NewSessionCallback set no listener");
   }
-  if (status.ok()) {
-    listener_ = std::move(config.listener);
-    codec_ = config.codec != nullptr ? std::move(config.codec)
-                                     : std::make_shared<codec::RawCodec>();
-    options_ = config.options;
-    shared_->write_high_water = static_cast<int64_t>(options_.write_high_water);
-    if (shared_->kind == SessionKind::kUdp || shared_->kind == SessionKind::kUdpConnected) {
-      shared_->max_datagram = options_.max_datagram;
-    }
-    if (options_.executor != nullptr) {
-      serial_ = std::make_shared<SerialExecutor>(options_.executor);
-    }
-    status = listener_->OnOpen(handle_);
+  if (!status.ok()) return status;
+  listener_ = std::move(config.listener);
+  codec_ = config.codec != nullptr ? std::move(config.codec) : std::make_shared<codec::RawCodec>();
+  options_ = config.options;
+  shared_->write_high_water = static_cast<int64_t>(options_.write_high_water);
+  if (shared_->kind == SessionKind::kUdp || shared_->kind == SessionKind::kUdpConnected) {
+    shared_->max_datagram = options_.max_datagram;
   }
-  if (!status.ok()) {
-    Teardown(status);  // still kOpening: no callbacks
-    return status;
-  }
+  if (options_.executor != nullptr) serial_ = std::make_shared<SerialExecutor>(options_.executor);
+  return absl::OkStatus();
+}
+
+absl::Status SessionBase::CallOnOpen() { return listener_->OnOpen(handle_); }
+
+absl::Status SessionBase::Activate() {
   state_ = State::kOpen;
+  opened_ = true;
   const int64_t now = loop_->NowNs();
   shared_->opened_ns.store(now, std::memory_order_relaxed);
   shared_->last_read_ns.store(now, std::memory_order_relaxed);
   write_progress_ns_ = now;
   if (absl::Status io = StartIo(); !io.ok()) {
+    ReportOpenResult(io);
     Teardown(io);
     return io;
   }
   StartTimers();
+  ReportOpenResult(absl::OkStatus());
   if (close_after_open_) Close();
   return absl::OkStatus();
+}
+
+void SessionBase::ReportOpenResult(const absl::Status& result) {
+  if (open_reported_) return;
+  open_reported_ = true;
+  if (on_open_result_) on_open_result_(this, result);
+}
+
+void SessionBase::CloseUnopened(const absl::Status& reason) {
+  if (state_ != State::kOpening) return;
+  ReportOpenResult(reason);
+  unopened_reason_ = reason.ok() ? absl::CancelledError("closed before it opened") : reason;
+  state_ = State::kClosing;
+  shared_->closing.store(true, std::memory_order_release);
+  StartLingerTimer();
+  BeginGracefulClose();
 }
 
 void SessionBase::Close() {
@@ -87,6 +115,11 @@ void SessionBase::Close() {
   if (state_ != State::kOpen) return;
   state_ = State::kClosing;
   shared_->closing.store(true, std::memory_order_release);
+  StartLingerTimer();
+  BeginGracefulClose();
+}
+
+void SessionBase::StartLingerTimer() {
   const int64_t linger = FiniteNs(options_.close_linger);
   if (linger > 0) {
     linger_timer_ = loop_->RunAfter(absl::Nanoseconds(linger), [this] {
@@ -94,7 +127,6 @@ void SessionBase::Close() {
       Teardown(absl::OkStatus());
     });
   }
-  BeginGracefulClose();
 }
 
 absl::Status SessionBase::Connect(const InetAddress&) {
@@ -138,7 +170,7 @@ void SessionBase::DeliverMessage(Package& pkg, const InetAddress& from) {
 }
 
 void SessionBase::DeliverError(const absl::Status& error) {
-  if (state_ == State::kOpening) return;
+  if (!opened_) return;
   if (state_ == State::kClosed && !errored_) return;  // nothing after OnClose
   Dispatch([listener = listener_, handle = handle_, error] { listener->OnError(handle, error); });
 }
@@ -154,7 +186,9 @@ void SessionBase::DeliverClose() {
 
 void SessionBase::Teardown(const absl::Status& reason) {
   if (state_ == State::kClosed) return;
-  const bool was_open = state_ != State::kOpening;
+  const bool was_open = opened_;
+  // Never opened: the endpoint learns why (a rejection reports it earlier; this is a no-op then).
+  ReportOpenResult(reason.ok() ? absl::CancelledError("closed before it opened") : reason);
   state_ = State::kClosed;
   shared_->closing.store(true, std::memory_order_release);
   StopTimers();
@@ -167,7 +201,7 @@ void SessionBase::Teardown(const absl::Status& reason) {
     DeliverClose();
   }
   CancelIo();
-  if (on_closed_) on_closed_(this, reason.ok());
+  if (on_closed_) on_closed_(this, reason.ok() && unopened_reason_.ok());
   MaybeRelease();
 }
 
@@ -239,19 +273,19 @@ void SessionBase::CheckTimeouts() {
   const int64_t write = FiniteNs(options_.write_timeout);
   const int64_t last_read = shared_->last_read_ns.load(std::memory_order_relaxed);
   if (idle > 0 && state_ == State::kOpen && now - last_read >= idle) {
-    Teardown(absl::DeadlineExceededError(absl::StrCat(
+    TimedOut(absl::DeadlineExceededError(absl::StrCat(
         "session ", id(), ": idle timeout, nothing received for ", absl::FormatDuration(options_.idle_timeout))));
     return;
   }
   if (read > 0 && HasPartialInput() && partial_since_ns_ != 0 && now - partial_since_ns_ >= read) {
-    Teardown(absl::DeadlineExceededError(absl::StrCat(
+    TimedOut(absl::DeadlineExceededError(absl::StrCat(
         "session ", id(), ": read timeout, a package begun ",
         absl::FormatDuration(absl::Nanoseconds(now - partial_since_ns_)), " ago is incomplete")));
     return;
   }
   const int64_t queued = shared_->queued_bytes.load(std::memory_order_relaxed);
   if (write > 0 && queued > 0 && now - write_progress_ns_ >= write) {
-    Teardown(absl::DeadlineExceededError(absl::StrCat(
+    TimedOut(absl::DeadlineExceededError(absl::StrCat(
         "session ", id(), ": write timeout, ", queued, " queued bytes made no progress for ",
         absl::FormatDuration(options_.write_timeout))));
   }

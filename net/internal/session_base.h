@@ -3,7 +3,10 @@
 // cron and timeout timers, and the close sequence that guarantees exactly one OnClose and no
 // callback after it.
 //
-// Subclasses (TcpSession, UdpSession, WebSocketSession) provide the I/O through a few hooks.
+// Subclasses (TcpSession, UdpSession, WsSession) provide the I/O through a few hooks. A session
+// normally opens at once (`Open`); one with an opening handshake of its own (WebSocket) runs it
+// first and then opens in steps (`Configure`, `CallOnOpen`, `Activate`), or closes unopened
+// (`CloseUnopened`) without any listener callback.
 //
 // Loop thread only.
 #ifndef RINGNET_NET_INTERNAL_SESSION_BASE_H_
@@ -35,9 +38,21 @@ class SessionBase : public SessionCore, public LoopOwned {
   // Runs `callback` on a fresh SessionConfig, applies it, calls OnOpen and starts I/O. An error
   // from the callback or OnOpen rejects the session: it is closed without OnClose and released.
   absl::Status Open(const NewSessionCallback& callback);
+  // How an endpoint starts a new session: Open() at once (TCP, UDP), or after a handshake of
+  // the session's own (WebSocket); the result reaches the on_open_result hook either way.
+  virtual void Start(const NewSessionCallback& callback) { (void)Open(callback); }
 
-  // Called once the session is closed (after OnClose, or on rejection), for endpoint bookkeeping.
-  // `clean` is false when the session ended with an error.
+  // Endpoint bookkeeping hooks, each called at most once:
+  // on_opening: the session is about to be configured (the NewSessionCallback and OnOpen follow);
+  // on_open_result: it opened (OK) or was rejected or failed before opening (the cause);
+  // on_closed: it is closed (after OnClose, or on rejection); `clean` is false when it ended
+  // with an error.
+  void set_on_opening(absl::AnyInvocable<void(SessionBase*)> hook) {
+    on_opening_ = std::move(hook);
+  }
+  void set_on_open_result(absl::AnyInvocable<void(SessionBase*, const absl::Status&)> hook) {
+    on_open_result_ = std::move(hook);
+  }
   void set_on_closed(absl::AnyInvocable<void(SessionBase*, bool clean)> hook) {
     on_closed_ = std::move(hook);
   }
@@ -52,6 +67,21 @@ class SessionBase : public SessionCore, public LoopOwned {
  protected:
   enum class State { kOpening, kOpen, kClosing, kClosed };
 
+  // The steps of Open, for sessions that open after a handshake of their own. Configure runs the
+  // NewSessionCallback and applies the config; CallOnOpen runs OnOpen; on an error from either
+  // the session is still unopened (kOpening) and the caller decides how it ends. Activate opens
+  // it (kOpen), starts I/O and the timers, and reports the result; it closes the session itself
+  // if I/O cannot start.
+  absl::Status Configure(const NewSessionCallback& callback);
+  absl::Status CallOnOpen();
+  absl::Status Activate();
+  // Reports the open result to the endpoint (once; later calls do nothing).
+  void ReportOpenResult(const absl::Status& result);
+  // Closes a session that never opened, gracefully and without listener callbacks: what is
+  // queued (e.g. an HTTP error response) is sent first, bounded by the linger option. `reason`
+  // is reported to the endpoint as the open result.
+  void CloseUnopened(const absl::Status& reason);
+
   // Hooks. StartIo arms the first receive after OnOpen; BeginGracefulClose starts the orderly
   // shutdown (state is kClosing); CancelIo cancels whatever is in flight (state is kClosed);
   // IoIdle says nothing is in flight any more.
@@ -61,6 +91,8 @@ class SessionBase : public SessionCore, public LoopOwned {
   virtual bool IoIdle() const = 0;
   // Whether a partial package is waiting for its rest (for the read timeout).
   virtual bool HasPartialInput() const { return false; }
+  // An idle, read or write timeout expired (`error` says which); the default closes at once.
+  virtual void TimedOut(const absl::Status& error) { Teardown(error); }
 
   // Decodes packages from the front of `bytes` and delivers each; returns the bytes used (the
   // rest is a partial package), or the codec's error. Stops early if the session stops being
@@ -85,6 +117,8 @@ class SessionBase : public SessionCore, public LoopOwned {
   void NoteWriteProgress() { write_progress_ns_ = loop_->NowNs(); }
 
   bool is_open() const { return state_ == State::kOpen; }
+  // Whether OnOpen succeeded (so OnClose is due).
+  bool opened() const { return opened_; }
 
   runtime::EventLoop* const loop_;
   std::shared_ptr<SessionShared> shared_;
@@ -97,6 +131,7 @@ class SessionBase : public SessionCore, public LoopOwned {
  private:
   void StartTimers();
   void StopTimers();
+  void StartLingerTimer();
   void CheckTimeouts();
   void DeliverCron();
   void DeliverClose();
@@ -105,7 +140,10 @@ class SessionBase : public SessionCore, public LoopOwned {
   void Dispatch(F&& call);
 
   std::shared_ptr<SerialExecutor> serial_;
+  absl::AnyInvocable<void(SessionBase*)> on_opening_;
+  absl::AnyInvocable<void(SessionBase*, const absl::Status&)> on_open_result_;
   absl::AnyInvocable<void(SessionBase*, bool)> on_closed_;
+  absl::Status unopened_reason_;  // why CloseUnopened closed it
   runtime::TimerId cron_timer_;
   runtime::TimerId watchdog_timer_;
   runtime::TimerId linger_timer_;
@@ -113,6 +151,8 @@ class SessionBase : public SessionCore, public LoopOwned {
   int64_t write_progress_ns_ = 0;
   bool release_scheduled_ = false;
   bool close_after_open_ = false;
+  bool opened_ = false;
+  bool open_reported_ = false;
   bool errored_ = false;
 };
 

@@ -21,15 +21,22 @@ TcpSession::TcpSession(runtime::EventLoop* loop, UniqueFd fd, SessionKind kind)
 
 TcpSession::~TcpSession() = default;
 
+
 absl::Status TcpSession::StartIo() {
   if (options_.tcp_no_delay) {
     // Best effort: a failure only costs latency.
     (void)SetTcpNoDelay(fd_.get(), true);
   }
-  absl::StatusOr<runtime::BufferRing*> buffers = loop_->GetBufferRing(kStreamBufferSize);
-  if (!buffers.ok()) return buffers.status();
-  buffers_ = *buffers;
-  ArmRecv();
+  return ArmInput();
+}
+
+absl::Status TcpSession::ArmInput() {
+  if (buffers_ == nullptr) {
+    absl::StatusOr<runtime::BufferRing*> buffers = loop_->GetBufferRing(kStreamBufferSize);
+    if (!buffers.ok()) return buffers.status();
+    buffers_ = *buffers;
+  }
+  ArmRecv();  // does nothing if a receive is already armed (a handshake armed it)
   return absl::OkStatus();
 }
 
@@ -45,7 +52,7 @@ void TcpSession::OnRecv(int32_t result, uint32_t flags) {
   if (result > 0 && runtime::BufferRing::HasBuffer(flags)) {
     const uint16_t id = runtime::BufferRing::BufferId(flags);
     char* data = buffers_->Take(id);
-    HandleBytes(absl::string_view(data, static_cast<size_t>(result)));
+    HandleBytes(absl::Span<char>(data, static_cast<size_t>(result)));
     buffers_->Recycle(id);
     if (!more) ArmRecv();
   } else if (result == 0) {
@@ -63,23 +70,23 @@ void TcpSession::OnRecv(int32_t result, uint32_t flags) {
   MaybeRelease();
 }
 
-void TcpSession::HandleBytes(absl::string_view bytes) {
+void TcpSession::HandleBytes(absl::Span<char> bytes) {
   NoteRead(bytes.size());
-  if (state_ != State::kOpen) return;  // closing: input is drained, not delivered
+  if (!AcceptsInput()) return;  // e.g. closing: input is drained, not delivered
   absl::StatusOr<size_t> used;
   if (input_.empty()) {
     // Fast path: decode straight from the receive buffer; keep only a partial package's bytes.
     used = Consume(bytes);
-    if (used.ok() && *used < bytes.size() && state_ == State::kOpen) {
+    if (used.ok() && *used < bytes.size() && AcceptsInput()) {
       input_.assign(bytes.data() + *used, bytes.size() - *used);
       set_partial_since(loop_->NowNs());
     }
   } else {
     input_.append(bytes.data(), bytes.size());
-    used = Consume(input_);
+    used = Consume(absl::MakeSpan(input_));
     if (used.ok()) {
       input_.erase(0, *used);
-      if (*used > 0) set_partial_since(input_.empty() ? 0 : loop_->NowNs());
+      if (*used > 0 && !input_.empty()) set_partial_since(loop_->NowNs());
     }
   }
   if (!used.ok()) {
@@ -93,13 +100,14 @@ void TcpSession::HandleBytes(absl::string_view bytes) {
     return;
   }
   if (input_.empty()) {
-    set_partial_since(0);
+    // A protocol that buffers partial messages itself (WebSocket) tracks their start.
+    if (!HasPartialInput()) set_partial_since(0);
     if (input_.capacity() > kStreamBufferSize) std::string().swap(input_);
   }
 }
 
-absl::StatusOr<size_t> TcpSession::Consume(absl::string_view bytes) {
-  return DecodeAndDeliver(bytes, peer_);
+absl::StatusOr<size_t> TcpSession::Consume(absl::Span<char> bytes) {
+  return DecodeAndDeliver(absl::string_view(bytes.data(), bytes.size()), peer_);
 }
 
 void TcpSession::OnPeerEof() {
@@ -122,23 +130,29 @@ absl::Status TcpSession::Admit(size_t bytes, size_t reserved) {
   return absl::OkStatus();
 }
 
-absl::Status TcpSession::WritePkg(Package&& pkg, const InetAddress*, size_t reserved) {
-  const size_t pkg_size = pkg.size();
-  if (absl::Status admitted = Admit(pkg_size, reserved); !admitted.ok()) return admitted;
+template <typename Append>
+absl::Status TcpSession::QueueWrite(size_t size, size_t reserved, Append&& append) {
+  if (absl::Status admitted = Admit(size, reserved); !admitted.ok()) return admitted;
   const size_t before = queue_.size();
-  absl::Status encoded = EncodeOnto(std::move(pkg), queue_);
+  absl::Status appended = append(queue_);
   const size_t added = queue_.size() - before;
-  // Settle the reservation (made for the package's size) against the encoded size.
-  const size_t counted = std::max(pkg_size, reserved);
+  // Settle the reservation (made for `size`) against what was queued (framing, encoding).
+  const size_t counted = std::max(size, reserved);
   if (added > counted) {
-    shared_->queued_bytes.fetch_add(static_cast<int64_t>(added - counted), std::memory_order_relaxed);
+    shared_->queued_bytes.fetch_add(static_cast<int64_t>(added - counted),
+                                    std::memory_order_relaxed);
   } else if (added < counted) {
     shared_->Unreserve(static_cast<int64_t>(counted - added));
   }
-  if (!encoded.ok()) return encoded;
-  Bump(shared_->packages_out, 1);
-  ScheduleFlush();
-  return absl::OkStatus();
+  if (appended.ok()) ScheduleFlush();
+  return appended;
+}
+
+absl::Status TcpSession::WritePkg(Package&& pkg, const InetAddress*, size_t reserved) {
+  absl::Status queued = QueueWrite(
+      pkg.size(), reserved, [&](WriteQueue& queue) { return EncodeOnto(std::move(pkg), queue); });
+  if (queued.ok()) Bump(shared_->packages_out, 1);
+  return queued;
 }
 
 absl::Status TcpSession::EncodeOnto(Package&& pkg, WriteQueue& queue) {
@@ -146,32 +160,39 @@ absl::Status TcpSession::EncodeOnto(Package&& pkg, WriteQueue& queue) {
                           [&](std::string* out) { return codec_->Encode(pkg, out); });
 }
 
-absl::Status TcpSession::WriteBytes(absl::string_view bytes, const InetAddress*, size_t reserved) {
-  if (absl::Status admitted = Admit(bytes.size(), reserved); !admitted.ok()) return admitted;
-  queue_.Append(bytes);
-  ScheduleFlush();
+absl::Status TcpSession::AppendBytesOnto(absl::Span<const absl::string_view> parts,
+                                         WriteQueue& queue) {
+  for (absl::string_view p : parts) queue.Append(p);
   return absl::OkStatus();
 }
 
-absl::Status TcpSession::WriteOwned(std::string&& bytes, const InetAddress*, size_t reserved) {
-  if (absl::Status admitted = Admit(bytes.size(), reserved); !admitted.ok()) return admitted;
+absl::Status TcpSession::AppendOwnedOnto(std::string&& bytes, WriteQueue& queue) {
   if (bytes.size() >= WriteQueue::kCoalesceLimit) {
-    queue_.AppendOwned(std::move(bytes));
+    queue.AppendOwned(std::move(bytes));
   } else {
-    queue_.Append(bytes);
+    queue.Append(bytes);
   }
-  ScheduleFlush();
   return absl::OkStatus();
+}
+
+absl::Status TcpSession::WriteBytes(absl::string_view bytes, const InetAddress*, size_t reserved) {
+  return QueueWrite(bytes.size(), reserved,
+                    [&](WriteQueue& queue) { return AppendBytesOnto({&bytes, 1}, queue); });
+}
+
+absl::Status TcpSession::WriteOwned(std::string&& bytes, const InetAddress*, size_t reserved) {
+  const size_t size = bytes.size();
+  return QueueWrite(size, reserved, [&](WriteQueue& queue) {
+    return AppendOwnedOnto(std::move(bytes), queue);
+  });
 }
 
 absl::Status TcpSession::WriteBytesArray(absl::Span<const absl::string_view> parts,
                                          size_t reserved) {
   size_t total = 0;
   for (absl::string_view p : parts) total += p.size();
-  if (absl::Status admitted = Admit(total, reserved); !admitted.ok()) return admitted;
-  for (absl::string_view p : parts) queue_.Append(p);
-  ScheduleFlush();
-  return absl::OkStatus();
+  return QueueWrite(total, reserved,
+                    [&](WriteQueue& queue) { return AppendBytesOnto(parts, queue); });
 }
 
 void TcpSession::QueueControlBytes(absl::string_view bytes) {
@@ -180,6 +201,13 @@ void TcpSession::QueueControlBytes(absl::string_view bytes) {
   shared_->queued_bytes.fetch_add(static_cast<int64_t>(bytes.size()), std::memory_order_relaxed);
   queue_.Append(bytes);
   ScheduleFlush();
+}
+
+bool TcpSession::DiscardQueued() {
+  if (send_in_flight_ || queue_.in_flight()) return false;
+  shared_->Unreserve(static_cast<int64_t>(queue_.size()));
+  queue_.Clear();
+  return true;
 }
 
 void TcpSession::ScheduleFlush() {
@@ -218,6 +246,7 @@ void TcpSession::OnSend(int32_t result, uint32_t) {
       } else {
         MaybeFinishClose();
       }
+      if (state_ != State::kClosed) OnSent();
     }
   } else if (result == -ECANCELED) {
     Teardown(absl::OkStatus());
@@ -235,7 +264,7 @@ void TcpSession::MaybeFinishClose() {
     Teardown(absl::OkStatus());
     return;
   }
-  if (!fin_sent_) {
+  if (!fin_sent_ && MayShutdownWrite()) {
     // Our side is done: send FIN, then wait (within the linger bound) for the peer's FIN, so
     // that closing never resets data the peer has not read yet.
     fin_sent_ = true;

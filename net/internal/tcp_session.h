@@ -9,6 +9,11 @@
 // Close: graceful close flushes the queue, sends FIN and waits for the peer's FIN within the
 // linger bound; EOF, reset and errors all end in exactly one OnClose.
 //
+// Protocols on top of a stream (WebSocket) subclass it: they turn received bytes into messages
+// (`Consume`), frame what is written (`EncodeOnto`, `AppendBytesOnto`, `AppendOwnedOnto`), send
+// replies of their own (`QueueControlBytes`), may run a handshake before the session opens
+// (`Start`, `ArmInput`, `AcceptsInput`) and may hold back the FIN (`MayShutdownWrite`).
+//
 // Loop thread only.
 #ifndef RINGNET_NET_INTERNAL_TCP_SESSION_H_
 #define RINGNET_NET_INTERNAL_TCP_SESSION_H_
@@ -16,8 +21,11 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <functional>
+#include <memory>
 #include <string>
 
+#include "absl/types/span.h"
 #include "ringnet/net/internal/session_base.h"
 #include "ringnet/net/internal/socket.h"
 #include "ringnet/net/internal/write_queue.h"
@@ -29,12 +37,23 @@ namespace ringnet::net::internal {
 // Size of the provided buffers TCP sessions receive into.
 inline constexpr uint32_t kStreamBufferSize = 16 << 10;
 
+class TcpSession;
+
+// Makes the session for a connected socket. TcpServer and TcpClient make TcpSessions; the
+// WebSocket endpoints plug in WsSession through this seam (see tcp_server_access.h).
+using StreamSessionFactory =
+    std::function<std::unique_ptr<TcpSession>(runtime::EventLoop* loop, UniqueFd fd)>;
+
 class TcpSession : public SessionBase {
  public:
   TcpSession(runtime::EventLoop* loop, UniqueFd fd, SessionKind kind = SessionKind::kTcp);
   ~TcpSession() override;
 
   int fd() const { return fd_.get(); }
+
+  // Opens the session through `callback` (the default: `Open` at once). A subclass with a
+  // handshake starts it here and opens later; either way the endpoint learns the outcome through
+  // the on_open_result hook. `callback` must stay valid until the session has opened or closed.
 
   // SessionCore writes.
   absl::Status WritePkg(Package&& pkg, const InetAddress* to, size_t reserved) override;
@@ -46,16 +65,40 @@ class TcpSession : public SessionBase {
 
  protected:
   // What to do with received bytes; the default decodes packages with the codec. Returns the
-  // bytes used; the rest is kept and offered again with the next bytes. An error closes.
-  virtual absl::StatusOr<size_t> Consume(absl::string_view bytes);
-  // Encodes `pkg` onto the queue; the default uses the codec.
+  // bytes used; the rest is kept and offered again with the next bytes. An error closes. The
+  // bytes are writable (a receive buffer or the session's carry-over buffer), so a protocol may
+  // transform them in place (WebSocket unmasking); they are valid until it returns.
+  virtual absl::StatusOr<size_t> Consume(absl::Span<char> bytes);
+  // Whether received bytes are handed to Consume (otherwise they are drained); the default: while
+  // the session is open.
+  virtual bool AcceptsInput() const { return state_ == State::kOpen; }
+  // The write hooks: the wire form of a package (the default uses the codec), of raw bytes
+  // (WriteBytes, WriteBytesArray; the default queues them as they are), and of raw bytes given
+  // away (WriteOwned). Each appends to `queue` only; on error it appends nothing.
   virtual absl::Status EncodeOnto(Package&& pkg, WriteQueue& queue);
+  virtual absl::Status AppendBytesOnto(absl::Span<const absl::string_view> parts,
+                                       WriteQueue& queue);
+  virtual absl::Status AppendOwnedOnto(std::string&& bytes, WriteQueue& queue);
+  // The peer sent FIN. The default closes gracefully (an open session) or finishes closing.
+  virtual void OnPeerEof();
+  // Whether a closing session may send its FIN once the queue is flushed (a WebSocket client
+  // waits for the server's FIN instead); re-check with MaybeFinishClose when it changes.
+  virtual bool MayShutdownWrite() const { return true; }
+  // A send completed and the session is not closed (for protocols that held a reply back).
+  virtual void OnSent() {}
 
   // Queues raw bytes the session itself produces (protocol replies), bypassing the high-water
   // mark, and schedules a send.
   void QueueControlBytes(absl::string_view bytes);
+  // Drops everything queued (nothing may be in flight: only before the first send); false if a
+  // send is in flight.
+  bool DiscardQueued();
   // Schedules sending whatever is queued at the end of this loop iteration.
   void ScheduleFlush();
+  // Starts receiving (before the session opens, for a handshake; StartIo calls it too).
+  absl::Status ArmInput();
+  // Finishes a graceful close once the queue is flushed: FIN, then the peer's FIN.
+  void MaybeFinishClose();
 
   // SessionBase hooks.
   absl::Status StartIo() override;
@@ -65,6 +108,7 @@ class TcpSession : public SessionBase {
   bool HasPartialInput() const override { return !input_.empty(); }
 
   const InetAddress& peer() const { return peer_; }
+  bool peer_eof() const { return peer_eof_; }
 
  private:
   static constexpr int kMaxIov = 16;
@@ -73,11 +117,13 @@ class TcpSession : public SessionBase {
   void OnRecv(int32_t result, uint32_t flags);
   void OnSend(int32_t result, uint32_t flags);
   void OnCancelled(int32_t result, uint32_t flags);
-  void HandleBytes(absl::string_view bytes);
-  void OnPeerEof();
+  void HandleBytes(absl::Span<char> bytes);
   void Flush();
-  void MaybeFinishClose();
   absl::Status Admit(size_t bytes, size_t reserved);
+  // Admits `size` bytes, runs `append(queue_)` and settles the reservation against what it
+  // queued; schedules a send when it succeeds.
+  template <typename Append>
+  absl::Status QueueWrite(size_t size, size_t reserved, Append&& append);
 
   UniqueFd fd_;
   InetAddress peer_;

@@ -1,0 +1,58 @@
+#include "ringnet/net/ws_server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ringnet/net/internal/tcp_server_access.h"
+#include "ringnet/net/internal/ws_session.h"
+
+namespace ringnet::net {
+
+namespace {
+
+absl::Status CheckOptions(const WsServerOptions& options) {
+  if (!options.path.empty() &&
+      (options.path[0] != '/' || options.path.find('?') != std::string::npos)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "WsServerOptions.path must start with '/' and have no query: \"", options.path, "\""));
+  }
+  for (absl::Duration d : {options.handshake_timeout, options.heartbeat_period,
+                           options.pong_timeout, options.close_timeout}) {
+    if (d <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("WsServerOptions: timeouts and periods must be positive");
+    }
+  }
+  if (options.max_handshake_bytes < 256) {
+    return absl::InvalidArgumentError("WsServerOptions.max_handshake_bytes must be at least 256");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<WsServer>> WsServer::Create(runtime::EventLoopGroup* group,
+                                                           WsServerOptions options) {
+  if (absl::Status ok = CheckOptions(options); !ok.ok()) return ok;
+  auto config = std::make_shared<internal::WsSessionConfig>();
+  config->role = codec::websocket::Role::kServer;
+  config->path = options.path;
+  config->upgrade.limits.max_header_bytes = options.max_handshake_bytes;
+  config->upgrade.check_origin = std::move(options.check_origin);
+  config->upgrade.select_subprotocol = std::move(options.select_subprotocol);
+  config->handshake_timeout = options.handshake_timeout;
+  config->heartbeat_period = options.heartbeat_period;
+  config->pong_timeout = options.pong_timeout;
+  config->close_timeout = options.close_timeout;
+  std::shared_ptr<const internal::WsSessionConfig> shared = std::move(config);
+  absl::StatusOr<std::unique_ptr<TcpServer>> tcp = internal::TcpServerAccess::Create(
+      group, static_cast<TcpServerOptions&&>(std::move(options)),
+      [shared](runtime::EventLoop* loop, internal::UniqueFd fd) {
+        return std::make_unique<internal::WsSession>(loop, std::move(fd), shared);
+      });
+  if (!tcp.ok()) return tcp.status();
+  return std::unique_ptr<WsServer>(new WsServer(*std::move(tcp)));
+}
+
+WsServer::~WsServer() = default;  // ~TcpServer closes and waits
+
+}  // namespace ringnet::net
