@@ -78,6 +78,7 @@ TEST(BufferRingTest, BuffersOfAnOddSizeAreStillAligned) {
 
 TEST(BufferRingTest, ExhaustionIsReportedAndRecyclingRecovers) {
   EventLoopOptions options;
+  options.backend = Backend::kIoUring;  // raw SQEs with kernel buffer selection
   options.buffers_per_ring = 2;
   absl::StatusOr<std::unique_ptr<EventLoop>> created = EventLoop::Create(options);
   ASSERT_TRUE(created.ok());

@@ -51,6 +51,7 @@ absl::string_view BackendName(Backend backend) {
 absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const EventLoopOptions& options) {
   std::unique_ptr<EventLoop> loop(new EventLoop(options));
   if (absl::Status chosen = loop->ChooseBackend(); !chosen.ok()) return chosen;
+  if (options.on_backend_chosen) options.on_backend_chosen(loop->backend(), loop->backend_reason());
   loop->wakeup_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (loop->wakeup_fd_ < 0) return absl::ErrnoToStatus(errno, "eventfd for loop wakeups failed");
   return loop;
@@ -263,14 +264,13 @@ void EventLoop::ShutDown() {
 }
 
 void EventLoop::DrainPostedTasksAndClose() {
-  while (true) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (posted_.empty()) {
-        accepting_ = false;
-        break;
-      }
-    }
+  // Refuse new posts first, then run what was accepted: threads that keep posting cannot hold
+  // the loop in its shutdown (draining until the queue looked empty could take forever).
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    accepting_ = false;
+  }
+  while (has_posted_.load(std::memory_order_acquire)) {
     RunPostedTasks();
     RunDeferredTasks();
   }

@@ -36,6 +36,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,6 +74,9 @@ struct EventLoopOptions {
   bool disable_multishot = false;
   // Provided buffers per buffer ring created by `GetBufferRing` (a power of two).
   uint32_t buffers_per_ring = 256;
+  // Told which backend was chosen and why, once per loop, on the creating thread. Optional
+  // (the same is available from EventLoop::backend() and backend_reason()).
+  std::function<void(Backend backend, const std::string& reason)> on_backend_chosen;
 };
 
 // A snapshot of a loop's counters; tests and benches read it to prove batching.
@@ -111,7 +115,8 @@ class EventLoop {
   void Stop();
 
   // Queues `task` to run on the loop thread. Thread-safe. Returns false, without running or
-  // keeping the task, once the loop has finished stopping; a task accepted during `Stop()` runs.
+  // keeping the task, once the loop has begun its shutdown (after the stop hooks); every task it
+  // accepted runs.
   bool Post(Task task);
 
   // Queues `task` to run on the loop thread after the current callbacks, before the loop next

@@ -19,6 +19,32 @@ std::unique_ptr<EventLoop> MakeLoop(EventLoopOptions options = {}) {
   return loop.ok() ? *std::move(loop) : nullptr;
 }
 
+// The loop's behaviour must not depend on its backend: the generic tests run on each.
+enum class Flavor { kIoUring, kIoUringCompat, kEpoll };
+
+EventLoopOptions OptionsFor(Flavor flavor) {
+  EventLoopOptions options;
+  switch (flavor) {
+    case Flavor::kIoUring:
+      options.backend = Backend::kIoUring;
+      break;
+    case Flavor::kIoUringCompat:  // as on Linux 5.19: single-shot receives, COOP_TASKRUN
+      options.backend = Backend::kIoUring;
+      options.disable_multishot = true;
+      options.ring.best_mode = RingMode::kCoopTaskrun;
+      break;
+    case Flavor::kEpoll:
+      options.backend = Backend::kEpoll;
+      break;
+  }
+  return options;
+}
+
+class EventLoopTest : public ::testing::TestWithParam<Flavor> {
+ protected:
+  std::unique_ptr<EventLoop> MakeLoop() { return runtime::MakeLoop(OptionsFor(GetParam())); }
+};
+
 // Runs a loop on its own thread for the duration of a test.
 class LoopThread {
  public:
@@ -38,7 +64,7 @@ class LoopThread {
   std::thread thread_;
 };
 
-TEST(EventLoopTest, PostsFromFourThreadsRunExactlyOnce) {
+TEST_P(EventLoopTest, PostsFromFourThreadsRunExactlyOnce) {
   auto loop = MakeLoop();
   constexpr int kThreads = 4;
   constexpr int kPerThread = 100'000;
@@ -58,7 +84,7 @@ TEST(EventLoopTest, PostsFromFourThreadsRunExactlyOnce) {
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(runs[t], kPerThread) << "thread " << t;
 }
 
-TEST(EventLoopTest, PostsRacingStopAreEitherRunOnceOrRefused) {
+TEST_P(EventLoopTest, PostsRacingStopAreEitherRunOnceOrRefused) {
   auto loop = MakeLoop();
   constexpr int kThreads = 4;
   std::vector<int> runs(kThreads, 0);
@@ -105,7 +131,7 @@ class NopChain final : public Operation {
   int started_ = 0;
 };
 
-TEST(EventLoopTest, RequestsPreparedInCallbacksShareSystemCalls) {
+TEST_P(EventLoopTest, RequestsPreparedInCallbacksShareSystemCalls) {
   auto loop = MakeLoop();
   constexpr int kOps = 10'000;
   constexpr int kChains = 200;
@@ -133,8 +159,9 @@ TEST(EventLoopTest, RequestsPreparedInCallbacksShareSystemCalls) {
       << enters << " io_uring_enter calls for " << kOps << " requests";
 }
 
-TEST(EventLoopTest, FullSubmissionQueueIsFlushedNotDropped) {
+TEST(EventLoopIoUringTest, FullSubmissionQueueIsFlushedNotDropped) {
   EventLoopOptions options;
+  options.backend = Backend::kIoUring;
   options.ring.sq_entries = 256;
   auto loop = MakeLoop(options);
   constexpr int kOps = 10'000;
@@ -163,7 +190,7 @@ TEST(EventLoopTest, FullSubmissionQueueIsFlushedNotDropped) {
   EXPECT_LE((after.enter_calls - before.enter_calls) * 100, static_cast<uint64_t>(kOps));
 }
 
-TEST(EventLoopTest, TimersFireInDeadlineOrderAndPeriodicCanCancelItself) {
+TEST_P(EventLoopTest, TimersFireInDeadlineOrderAndPeriodicCanCancelItself) {
   auto loop = MakeLoop();
   std::vector<int> order;
   int ticks = 0;
@@ -189,7 +216,7 @@ TEST(EventLoopTest, TimersFireInDeadlineOrderAndPeriodicCanCancelItself) {
   EXPECT_EQ(ticks, 5);
 }
 
-TEST(EventLoopTest, StopCancelsRequestsInFlightAndReapsThem) {
+TEST_P(EventLoopTest, StopCancelsRequestsInFlightAndReapsThem) {
   auto loop = MakeLoop();
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
@@ -217,7 +244,7 @@ TEST(EventLoopTest, StopCancelsRequestsInFlightAndReapsThem) {
   close(fds[1]);
 }
 
-TEST(EventLoopTest, DeferredTasksRunAfterTheCurrentCallback) {
+TEST_P(EventLoopTest, DeferredTasksRunAfterTheCurrentCallback) {
   auto loop = MakeLoop();
   std::vector<int> order;
   std::promise<void> finished;
@@ -234,7 +261,7 @@ TEST(EventLoopTest, DeferredTasksRunAfterTheCurrentCallback) {
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
 }
 
-TEST(EventLoopTest, StopHooksRunOnTheLoopThreadBeforeCancellation) {
+TEST_P(EventLoopTest, StopHooksRunOnTheLoopThreadBeforeCancellation) {
   auto loop = MakeLoop();
   bool hook_ran = false;
   std::promise<void> added;
@@ -250,7 +277,7 @@ TEST(EventLoopTest, StopHooksRunOnTheLoopThreadBeforeCancellation) {
   EXPECT_TRUE(hook_ran);
 }
 
-TEST(EventLoopTest, KnowsItsThreadAndRefusesASecondRun) {
+TEST_P(EventLoopTest, KnowsItsThreadAndRefusesASecondRun) {
   auto loop = MakeLoop();
   EXPECT_FALSE(loop->IsInLoopThread());
   EXPECT_EQ(EventLoop::Current(), nullptr);
@@ -264,9 +291,53 @@ TEST(EventLoopTest, KnowsItsThreadAndRefusesASecondRun) {
   EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition);
 }
 
-TEST(EventLoopTest, LoopCanBeDestroyedWithoutRunning) {
+TEST_P(EventLoopTest, LoopCanBeDestroyedWithoutRunning) {
   auto loop = MakeLoop();
   EXPECT_TRUE(loop->Post([] {}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EventLoopTest,
+                         ::testing::Values(Flavor::kIoUring, Flavor::kIoUringCompat,
+                                           Flavor::kEpoll),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case Flavor::kIoUring:
+                               return "io_uring";
+                             case Flavor::kIoUringCompat:
+                               return "io_uring_compat";
+                             case Flavor::kEpoll:
+                               return "epoll";
+                           }
+                           return "unknown";
+                         });
+
+TEST(EventLoopBackendTest, AutoPrefersIoUringAndSaysWhy) {
+  EventLoopOptions options;
+  options.backend = Backend::kAuto;
+  auto loop = MakeLoop(options);
+  ASSERT_NE(loop, nullptr);
+  if (getenv("RINGNET_BACKEND") != nullptr) GTEST_SKIP() << "RINGNET_BACKEND is set";
+  EXPECT_EQ(loop->backend(), Backend::kIoUring);
+  EXPECT_NE(loop->backend_reason().find("io_uring: defer_taskrun ring, multishot"),
+            std::string::npos)
+      << loop->backend_reason();
+  EXPECT_TRUE(loop->multishot());
+}
+
+TEST(EventLoopBackendTest, ForcedEpollSaysSoAndHasNoRing) {
+  EventLoopOptions options;
+  options.backend = Backend::kEpoll;
+  std::string told;
+  options.on_backend_chosen = [&](Backend backend, const std::string& reason) {
+    told = std::string(BackendName(backend)) + " / " + reason;
+  };
+  auto loop = MakeLoop(options);
+  EXPECT_EQ(told, "epoll / epoll: forced by EventLoopOptions::backend");
+  ASSERT_NE(loop, nullptr);
+  EXPECT_EQ(loop->backend(), Backend::kEpoll);
+  EXPECT_EQ(loop->ring(), nullptr);
+  EXPECT_NE(loop->backend_reason().find("epoll: forced"), std::string::npos)
+      << loop->backend_reason();
 }
 
 TEST(EventLoopGroupTest, HandsOutLoopsRoundRobinEachOnItsOwnThread) {
