@@ -107,14 +107,18 @@ void PrintRatios(const bench::CollectingReporter& reporter) {
   const double b1 = reporter.NsPerIteration("BM_SubmitReap/1");
   const double b256 = reporter.NsPerIteration("BM_SubmitReap/256") / 256;
   if (b1 > 0 && b256 > 0) {
-    std::printf("\nsubmit+reap cost per op: batch 1 = %.1f ns, batch 256 = %.1f ns, "
-                "ratio batch-1/batch-256 = %.1fx\n", b1, b256, b1 / b256);
+    std::printf(
+        "\nsubmit+reap cost per op: batch 1 = %.1f ns, batch 256 = %.1f ns, "
+        "ratio batch-1/batch-256 = %.1fx\n",
+        b1, b256, b1 / b256);
   }
   const double post = reporter.NsPerIteration("BM_PostWakeup/real_time");
   const double floor = reporter.NsPerIteration("BM_EventfdWakeup/real_time");
   if (post > 0 && floor > 0) {
-    std::printf("Post wakeup round trip = %.2f us, bare eventfd wakeup = %.2f us, "
-                "ratio = %.2fx\n", post / 1000, floor / 1000, post / floor);
+    std::printf(
+        "Post wakeup round trip = %.2f us, bare eventfd wakeup = %.2f us, "
+        "ratio = %.2fx\n",
+        post / 1000, floor / 1000, post / floor);
   }
 }
 

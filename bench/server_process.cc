@@ -71,7 +71,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   const std::string line = ReadLine(out[0]);
   std::vector<std::string> words = absl::StrSplit(line, ' ');
   if (words.size() != 3 || words[0] != "listening") {
-    return absl::InternalError(absl::StrCat(argv[0], " did not report its address: \"", line, "\""));
+    return absl::InternalError(
+        absl::StrCat(argv[0], " did not report its address: \"", line, "\""));
   }
   absl::StatusOr<net::InetAddress> address = net::InetAddress::Parse(words[2]);
   if (!address.ok()) return address.status();

@@ -63,8 +63,8 @@ double Median(std::vector<double> v) {
 absl::StatusOr<Sample> RunOnce(bool ringnet, int size, int connections, int depth) {
   std::vector<std::string> argv;
   if (ringnet) {
-    argv = {RunfilePath(absl::GetFlag(FLAGS_ringnet_server)), "--proto=tcp",
-            "--listen=127.0.0.1:0", "--loops=1", "--stats"};
+    argv = {RunfilePath(absl::GetFlag(FLAGS_ringnet_server)), "--proto=tcp", "--listen=127.0.0.1:0",
+            "--loops=1", "--stats"};
   } else {
     argv = {RunfilePath(absl::GetFlag(FLAGS_epoll_server)), "--listen=127.0.0.1:0", "--stats"};
   }
@@ -86,8 +86,9 @@ absl::StatusOr<Sample> RunOnce(bool ringnet, int size, int connections, int dept
   if (!result.ok()) return result.status();
   Sample s;
   s.msgs_per_sec = result->messages_per_second();
-  s.cpu_us_per_msg =
-      result->messages > 0 ? (cpu_end - cpu_start) / 1e3 / static_cast<double>(result->messages) : 0;
+  s.cpu_us_per_msg = result->messages > 0
+                         ? (cpu_end - cpu_start) / 1e3 / static_cast<double>(result->messages)
+                         : 0;
   const uint64_t calls = ringnet ? stats["enters"] : stats["syscalls"];
   s.calls_per_msg =
       result->total_messages > 0 ? static_cast<double>(calls) / result->total_messages : 0;
@@ -106,7 +107,8 @@ int Main() {
   std::vector<Cell> cells;
   for (int size : ParseList(absl::GetFlag(FLAGS_sizes))) {
     for (int conns : ParseList(absl::GetFlag(FLAGS_connections))) {
-      for (int depth : ParseList(absl::GetFlag(FLAGS_depths))) cells.push_back({size, conns, depth, {}, {}});
+      for (int depth : ParseList(absl::GetFlag(FLAGS_depths)))
+        cells.push_back({size, conns, depth, {}, {}});
     }
   }
   for (int round = 0; round < rounds; ++round) {
@@ -125,8 +127,9 @@ int Main() {
   std::fprintf(stderr, "\n");
   std::printf("TCP echo, ringnet (1 loop) vs epoll baseline; medians of %d rounds of %.1f s\n\n",
               rounds, absl::GetFlag(FLAGS_duration));
-  std::printf("| size | conns | depth | ringnet msg/s | epoll msg/s | ratio | ringnet CPU us/msg | "
-              "epoll CPU us/msg | CPU ratio | ringnet enters/msg | epoll syscalls/msg |\n");
+  std::printf(
+      "| size | conns | depth | ringnet msg/s | epoll msg/s | ratio | ringnet CPU us/msg | "
+      "epoll CPU us/msg | CPU ratio | ringnet enters/msg | epoll syscalls/msg |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   uint64_t errors = 0;
   for (const Cell& c : cells) {

@@ -175,7 +175,8 @@ int64_t RingnetBurst(const net::SessionHandle& session, const InetAddress* to, i
     if (end < count) session.loop()->Post([&write_from, end] { write_from(end); });
   };
   session.loop()->Post([&] { write_from(0); });
-  while (session.Stat().bytes_out < target) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  while (session.Stat().bytes_out < target)
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
   return NowNs() - start.load();
 }
 
@@ -233,12 +234,10 @@ int Main() {
       {"(a) sendto loop, unconnected", PlainSendto},
       {"(b) send loop, connected", PlainSend},
       {"(c) sendmmsg x64, connected", PlainSendmmsg},
-      {"(d) ringnet, unconnected", [&](const InetAddress& t, int n, size_t s) {
-         return RingnetBurst(unconnected, &t, n, s);
-       }},
-      {"(e) ringnet, connected", [&](const InetAddress&, int n, size_t s) {
-         return RingnetBurst(connected, nullptr, n, s);
-       }},
+      {"(d) ringnet, unconnected",
+       [&](const InetAddress& t, int n, size_t s) { return RingnetBurst(unconnected, &t, n, s); }},
+      {"(e) ringnet, connected",
+       [&](const InetAddress&, int n, size_t s) { return RingnetBurst(connected, nullptr, n, s); }},
   };
   std::map<std::pair<std::string, size_t>, std::vector<double>> ms;
   const uint64_t received_before = receiver.received();
@@ -258,8 +257,10 @@ int Main() {
   std::fprintf(stderr, "\n");
   std::printf("UDP send, %d datagrams per run to a receiver on loopback; medians of %d rounds\n\n",
               count, absl::GetFlag(FLAGS_rounds));
-  std::printf("| method | 64 B: ms per %dk | 64 B: datagrams/s | 1024 B: ms per %dk | 1024 B: datagrams/s |\n",
-              count / 1000, count / 1000);
+  std::printf(
+      "| method | 64 B: ms per %dk | 64 B: datagrams/s | 1024 B: ms per %dk | 1024 B: datagrams/s "
+      "|\n",
+      count / 1000, count / 1000);
   std::printf("|---|---:|---:|---:|---:|\n");
   auto med = [&](const std::string& name, size_t size) { return Median(ms[{name, size}]); };
   for (auto& [name, method] : methods) {
@@ -268,7 +269,8 @@ int Main() {
   }
   std::printf("\n| ratio | 64 B | 1024 B |\n|---|---:|---:|\n");
   auto ratio = [&](const char* label, const std::string& a, const std::string& b) {
-    std::printf("| %s | %.3f | %.3f |\n", label, med(a, 64) / med(b, 64), med(a, 1024) / med(b, 1024));
+    std::printf("| %s | %.3f | %.3f |\n", label, med(a, 64) / med(b, 64),
+                med(a, 1024) / med(b, 1024));
   };
   std::printf("| seed (getty notes, Python, 2017): connected / unconnected time | 0.846 | - |\n");
   ratio("plain: connected send / unconnected sendto time", methods[1].first, methods[0].first);
@@ -276,10 +278,11 @@ int Main() {
   ratio("plain send loop / ringnet connected time (speed-up)", methods[1].first, methods[4].first);
   ratio("sendmmsg / ringnet connected time (speed-up)", methods[2].first, methods[4].first);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  std::printf("\nreceiver got %.1f%% of the datagrams (UDP drops what the receiver cannot keep up "
-              "with; the senders' times do not depend on it)\n",
-              100.0 * static_cast<double>(receiver.received() - received_before) /
-                  static_cast<double>(sent + sent / 10 / absl::GetFlag(FLAGS_rounds) * 0));
+  std::printf(
+      "\nreceiver got %.1f%% of the datagrams (UDP drops what the receiver cannot keep up "
+      "with; the senders' times do not depend on it)\n",
+      100.0 * static_cast<double>(receiver.received() - received_before) /
+          static_cast<double>(sent + sent / 10 / absl::GetFlag(FLAGS_rounds) * 0));
   return 0;
 }
 

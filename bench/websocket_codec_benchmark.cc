@@ -69,9 +69,8 @@ void Decode(benchmark::State& state, Opcode opcode) {
     // Unmasking toggles the payloads in place; headers are untouched, so the
     // buffer stays a valid stream.
     MessageParser parser({.role = Role::kServer, .max_message_size = 1 << 20});
-    absl::Status status =
-        parser.Feed(absl::MakeSpan(frames.wire),
-                    [&](const Message& m) { delivered += m.payload.size(); });
+    absl::Status status = parser.Feed(absl::MakeSpan(frames.wire),
+                                      [&](const Message& m) { delivered += m.payload.size(); });
     if (!status.ok()) {
       state.SkipWithError(std::string(status.message()).c_str());
       break;
@@ -87,8 +86,7 @@ void BM_Decode(benchmark::State& state) { Decode(state, Opcode::kBinary); }
 void BM_DecodeText(benchmark::State& state) { Decode(state, Opcode::kText); }
 
 void BM_Memcpy(benchmark::State& state) {
-  Frames frames =
-      MakeFrames(static_cast<size_t>(state.range(0)), Opcode::kBinary);
+  Frames frames = MakeFrames(static_cast<size_t>(state.range(0)), Opcode::kBinary);
   std::string copy(frames.wire.size(), '\0');
   for (auto _ : state) {
     std::memcpy(copy.data(), frames.wire.data(), frames.wire.size());
@@ -106,8 +104,7 @@ void UnmaskBytewise(char* data, size_t len, const MaskKey& key) {
 }
 
 void BM_BytewiseUnmask(benchmark::State& state) {
-  Frames frames =
-      MakeFrames(static_cast<size_t>(state.range(0)), Opcode::kBinary);
+  Frames frames = MakeFrames(static_cast<size_t>(state.range(0)), Opcode::kBinary);
   for (auto _ : state) {
     for (size_t offset : frames.payload_offsets) {
       UnmaskBytewise(frames.wire.data() + offset, frames.payload_size, kKey);
@@ -118,8 +115,7 @@ void BM_BytewiseUnmask(benchmark::State& state) {
 }
 
 void BM_ApplyMask(benchmark::State& state) {
-  Frames frames =
-      MakeFrames(static_cast<size_t>(state.range(0)), Opcode::kBinary);
+  Frames frames = MakeFrames(static_cast<size_t>(state.range(0)), Opcode::kBinary);
   for (auto _ : state) {
     for (size_t offset : frames.payload_offsets) {
       ApplyMask(frames.wire.data() + offset, frames.payload_size, kKey);
@@ -142,8 +138,8 @@ double GbPerSecond(const bench::CollectingReporter& reporter, const std::string&
 
 // The same-run ratios per frame size.
 void PrintRatios(const bench::CollectingReporter& reporter) {
-  std::printf("\n%-8s %10s %10s %10s %10s %10s %14s %16s\n", "frame", "decode", "text",
-              "memcpy", "bytewise", "ApplyMask", "decode/memcpy", "decode/bytewise");
+  std::printf("\n%-8s %10s %10s %10s %10s %10s %14s %16s\n", "frame", "decode", "text", "memcpy",
+              "bytewise", "ApplyMask", "decode/memcpy", "decode/bytewise");
   for (int64_t size : kSizes) {
     const std::string arg = "/" + std::to_string(size);
     const double decode = GbPerSecond(reporter, "BM_Decode" + arg);

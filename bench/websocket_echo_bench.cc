@@ -134,8 +134,7 @@ void PrintTable(const std::vector<Cell>& cells, int rounds) {
     const double rm = Median(c.ringnet_rate), nm = Median(c.node_rate);
     const double rc = Median(c.ringnet_cpu), nc = Median(c.node_cpu);
     std::printf("| %d | %d | %d | %.0f | %.0f | %.2fx | %.3f | %.3f | %.2fx |\n", c.size,
-                c.connections, c.depth, rm, nm, nm > 0 ? rm / nm : 0, rc, nc,
-                rc > 0 ? nc / rc : 0);
+                c.connections, c.depth, rm, nm, nm > 0 ? rm / nm : 0, rc, nc, rc > 0 ? nc / rc : 0);
   }
 }
 
@@ -150,9 +149,8 @@ int Main() {
   }
   setenv("NODE_PATH", modules.c_str(), 1);  // inherited by the Node server
   PinThisThread(absl::GetFlag(FLAGS_client_cpu));
-  const std::vector<std::string> ringnet_argv = {
-      RunfilePath(absl::GetFlag(FLAGS_ringnet_server)), "--proto=ws", "--listen=127.0.0.1:0",
-      "--loops=1"};
+  const std::vector<std::string> ringnet_argv = {RunfilePath(absl::GetFlag(FLAGS_ringnet_server)),
+                                                 "--proto=ws", "--listen=127.0.0.1:0", "--loops=1"};
   const std::vector<std::string> node_argv = {node, RunfilePath(absl::GetFlag(FLAGS_node_server)),
                                               "--listen=127.0.0.1:0"};
   std::vector<Cell> cells = ParseCells(absl::GetFlag(FLAGS_cells));

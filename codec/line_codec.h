@@ -25,7 +25,8 @@ class LineCodec final : public Codec {
 
   // Decodes one line without its terminator; ResourceExhausted past max_line_length.
   absl::StatusOr<size_t> Decode(absl::string_view input, Package* pkg) override;
-  // Appends the bytes and '\n'; InvalidArgument if they contain '\n', ResourceExhausted if too long.
+  // Appends the bytes and '\n'; InvalidArgument if they contain '\n', ResourceExhausted if too
+  // long.
   absl::Status Encode(const Package& pkg, std::string* out) override;
 
  private:

@@ -1,8 +1,8 @@
 // The README's demo: echo servers (TCP, UDP, WebSocket) and the load client in one process on
 // loopback, and a short table of what they did (throughput, latency, io_uring_enter calls per
 // message).
-#include <cstdio>
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -19,7 +19,6 @@
 namespace {
 
 using ringnet::net::InetAddress;
-
 
 struct Row {
   ringnet::examples::LoadProto proto;
@@ -95,13 +94,15 @@ int main() {
       "in-process\n\n",
       (*server)->address().ToString().c_str(), (*udp)->address().ToString().c_str(),
       (*ws)->address().ToString().c_str(), (*group)->loop(0)->backend_reason().c_str());
-  std::printf("| proto | conns | size | depth | msg/s | MB/s | p50 us | p99 us | server enters/msg | errors |\n");
+  std::printf(
+      "| proto | conns | size | depth | msg/s | MB/s | p50 us | p99 us | server enters/msg | "
+      "errors |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   using ringnet::examples::LoadProto;
   const std::vector<Row> rows = {
-      {LoadProto::kTcp, true, 1, 64, 1},     {LoadProto::kTcp, true, 64, 64, 16},
-      {LoadProto::kTcp, true, 64, 4096, 16}, {LoadProto::kTcp, true, 256, 64, 4},
-      {LoadProto::kUdp, true, 16, 64, 16},   {LoadProto::kUdp, false, 16, 64, 16},
+      {LoadProto::kTcp, true, 1, 64, 1},         {LoadProto::kTcp, true, 64, 64, 16},
+      {LoadProto::kTcp, true, 64, 4096, 16},     {LoadProto::kTcp, true, 256, 64, 4},
+      {LoadProto::kUdp, true, 16, 64, 16},       {LoadProto::kUdp, false, 16, 64, 16},
       {LoadProto::kWebSocket, true, 64, 64, 16},
   };
   uint64_t errors = 0;

@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
   absl::StatusOr<InetAddress> listen = InetAddress::Parse(absl::GetFlag(FLAGS_listen));
   if (!listen.ok()) return Fail(listen.status());
   if (proto != "tcp" && proto != "udp" && proto != "ws") {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("--proto=", proto, ": use tcp, udp or ws")));
+    return Fail(
+        absl::InvalidArgumentError(absl::StrCat("--proto=", proto, ": use tcp, udp or ws")));
   }
   const int64_t max_msg_len = absl::GetFlag(FLAGS_max_msg_len);
   if (max_msg_len <= 0) return Fail(absl::InvalidArgumentError("--max_msg_len must be positive"));

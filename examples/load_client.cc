@@ -43,10 +43,10 @@ constexpr int64_t kDatagramTimeoutNs = 200'000'000;
 struct Connection {
   SessionHandle session;
   std::vector<DatagramSlot> datagrams;  // UDP: one per message in flight
-  std::vector<int64_t> sent_at;  // ring of `depth` send times
+  std::vector<int64_t> sent_at;         // ring of `depth` send times
   uint64_t next_send = 0;
-  uint64_t stream_offset = 0;    // stream protocols: bytes received so far
-  uint64_t next_message = 0;     // message protocols: next expected message index
+  uint64_t stream_offset = 0;  // stream protocols: bytes received so far
+  uint64_t next_message = 0;   // message protocols: next expected message index
   LatencyHistogram* histogram = nullptr;
   uint64_t completed = 0;
   uint64_t all_completed = 0;
@@ -197,9 +197,8 @@ class LoadListener : public net::EventListener {
     d.seq = seq;
     d.sent_at = Now();
     d.pending = true;
-    absl::Status sent = options_.udp_connected
-                            ? c.session.WriteBytes(std::move(datagram))
-                            : c.session.WriteBytesTo(datagram, options_.server);
+    absl::Status sent = options_.udp_connected ? c.session.WriteBytes(std::move(datagram))
+                                               : c.session.WriteBytesTo(datagram, options_.server);
     if (!sent.ok()) ++c.errors;
   }
 
@@ -272,7 +271,7 @@ class LoadListener : public net::EventListener {
   std::atomic<bool> stop_sending_{false};
   std::atomic<uint64_t> errors_{0};
   std::mutex mutex_;
-  std::vector<std::unique_ptr<Connection>> connections_;   // guarded by mutex_
+  std::vector<std::unique_ptr<Connection>> connections_;       // guarded by mutex_
   std::vector<std::unique_ptr<LatencyHistogram>> histograms_;  // guarded by mutex_
 };
 
@@ -437,8 +436,8 @@ std::string FormatResult(const LoadOptions& o, const LoadResult& r) {
       "RESULT proto=%s connections=%d size=%d depth=%d msgs_per_sec=%.0f mb_per_sec=%.2f "
       "p50_us=%.1f p99_us=%.1f p999_us=%.1f errors=%d lost=%d\n",
       LoadProtoName(o.proto), o.server.ToString(), o.connections, o.depth, o.size, r.seconds,
-      r.messages, r.messages_per_second(), r.megabytes_per_second(), r.p50_us, r.p99_us,
-      r.p999_us, r.errors, r.lost, LoadProtoName(o.proto), o.connections, o.size, o.depth,
+      r.messages, r.messages_per_second(), r.megabytes_per_second(), r.p50_us, r.p99_us, r.p999_us,
+      r.errors, r.lost, LoadProtoName(o.proto), o.connections, o.size, o.depth,
       r.messages_per_second(), r.megabytes_per_second(), r.p50_us, r.p99_us, r.p999_us, r.errors,
       r.lost);
 }

@@ -48,16 +48,16 @@ struct LoadOptions {
 };
 
 struct LoadResult {
-  uint64_t messages = 0;      // completed round trips in the measured window
+  uint64_t messages = 0;        // completed round trips in the measured window
   uint64_t total_messages = 0;  // completed round trips, warm-up included
-  uint64_t bytes = 0;         // echoed bytes in the measured window
-  double seconds = 0;         // the measured window
+  uint64_t bytes = 0;           // echoed bytes in the measured window
+  double seconds = 0;           // the measured window
   double p50_us = 0;
   double p99_us = 0;
   double p999_us = 0;
-  uint64_t errors = 0;        // mismatched bytes, session errors, lost connections
-  uint64_t lost = 0;          // UDP: datagrams that never came back
-  int connected = 0;          // sessions that opened
+  uint64_t errors = 0;  // mismatched bytes, session errors, lost connections
+  uint64_t lost = 0;    // UDP: datagrams that never came back
+  int connected = 0;    // sessions that opened
   double messages_per_second() const { return seconds > 0 ? messages / seconds : 0; }
   double megabytes_per_second() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }
 };

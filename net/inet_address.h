@@ -47,7 +47,9 @@ class InetAddress {
   void set_port(uint16_t port);
 
   const struct sockaddr* sockaddr() const { return &storage_.any; }
-  struct sockaddr* mutable_sockaddr() { return &storage_.any; }
+  struct sockaddr* mutable_sockaddr() {
+    return &storage_.any;
+  }
   socklen_t length() const;
   // The size of the largest address this type holds (for recvmsg name buffers).
   static constexpr socklen_t kMaxLength = sizeof(sockaddr_in6);

@@ -73,10 +73,10 @@ absl::Status CheckDestination(const SessionShared& s, const InetAddress* to) {
         "WritePkgTo/WriteBytesTo"));
   }
   if (s.kind != SessionKind::kUdp && to != nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "session ", s.id, " (", SessionKindName(s.kind),
-        "): write to an explicit address on a connected session (use of WriteTo with "
-        "pre-connected connection)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("session ", s.id, " (", SessionKindName(s.kind),
+                     "): write to an explicit address on a connected session (use of WriteTo with "
+                     "pre-connected connection)"));
   }
   if (to != nullptr && !to->valid()) {
     return absl::InvalidArgumentError(
@@ -180,8 +180,7 @@ absl::Status SessionHandle::WriteBytesArray(absl::Span<const absl::string_view> 
 absl::Status SessionHandle::WritePkgTo(Package pkg, const InetAddress& peer) const {
   const size_t size = pkg.size();
   return DispatchWrite(
-      shared_, &peer, size,
-      [&](SessionCore& c) { return c.WritePkg(std::move(pkg), &peer, 0); },
+      shared_, &peer, size, [&](SessionCore& c) { return c.WritePkg(std::move(pkg), &peer, 0); },
       [&](size_t reserved) {
         pkg.Own();
         return [pkg = std::move(pkg), peer, reserved](SessionCore& c) mutable {
@@ -192,8 +191,7 @@ absl::Status SessionHandle::WritePkgTo(Package pkg, const InetAddress& peer) con
 
 absl::Status SessionHandle::WriteBytesTo(absl::string_view bytes, const InetAddress& peer) const {
   return DispatchWrite(
-      shared_, &peer, bytes.size(),
-      [&](SessionCore& c) { return c.WriteBytes(bytes, &peer, 0); },
+      shared_, &peer, bytes.size(), [&](SessionCore& c) { return c.WriteBytes(bytes, &peer, 0); },
       [&](size_t reserved) {
         return [copy = std::string(bytes), peer, reserved](SessionCore& c) mutable {
           return c.WriteOwned(std::move(copy), &peer, reserved);
@@ -204,9 +202,9 @@ absl::Status SessionHandle::WriteBytesTo(absl::string_view bytes, const InetAddr
 absl::Status SessionHandle::Connect(const InetAddress& peer) const {
   if (shared_ == nullptr) return EmptyHandle();
   if (shared_->kind != SessionKind::kUdpConnected) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("session ", shared_->id, " (", SessionKindName(shared_->kind),
-                     "): Connect is for connected UDP sessions"));
+    return absl::FailedPreconditionError(absl::StrCat("session ", shared_->id, " (",
+                                                      SessionKindName(shared_->kind),
+                                                      "): Connect is for connected UDP sessions"));
   }
   if (!peer.valid()) return absl::InvalidArgumentError("Connect: peer address is unspecified");
   const InetAddress current = RemoteAddress();

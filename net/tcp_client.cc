@@ -106,8 +106,7 @@ absl::StatusOr<std::unique_ptr<TcpClient>> internal::TcpClientAccess::Create(
   if (options.connections < 1) {
     return absl::InvalidArgumentError("TcpClientOptions.connections must be at least 1");
   }
-  auto state =
-      std::make_shared<internal::ClientState>(group, internal::ReconnectPolicyOf(options));
+  auto state = std::make_shared<internal::ClientState>(group, internal::ReconnectPolicyOf(options));
   std::unique_ptr<TcpClient> client(new TcpClient(state));
   for (int i = 0; i < options.connections; ++i) {
     runtime::EventLoop* loop = group->Next();

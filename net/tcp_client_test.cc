@@ -1,5 +1,7 @@
 // TcpClient: connection pool, reconnect with backoff, attempt limit, connect timeout; and the
 // server's behaviour when accept runs out of file descriptors.
+#include "ringnet/net/tcp_client.h"
+
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -12,7 +14,6 @@
 
 #include "gtest/gtest.h"
 #include "ringnet/net/internal/socket.h"
-#include "ringnet/net/tcp_client.h"
 #include "ringnet/net/tcp_server.h"
 #include "ringnet/test/net_test_util.h"
 

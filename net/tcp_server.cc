@@ -89,8 +89,8 @@ class TcpListener final : public EndpointObject {
       if (!stopped_) NewSession(std::move(fd));
     } else if (result != -ECANCELED) {
       state_->accept_errors.fetch_add(1, std::memory_order_relaxed);
-      retry_later = result == -EMFILE || result == -ENFILE || result == -ENOMEM ||
-                    result == -ENOBUFS;
+      retry_later =
+          result == -EMFILE || result == -ENFILE || result == -ENOMEM || result == -ENOBUFS;
       ReportError(SocketError("accept", -result), retry_later);
     }
     if (!more && !stopped_) {
@@ -187,8 +187,8 @@ absl::StatusOr<std::unique_ptr<TcpServer>> internal::TcpServerAccess::Create(
   InetAddress address = options.listen;
   std::vector<UniqueFd> fds;
   for (int i = 0; i < group->size(); ++i) {
-    absl::StatusOr<UniqueFd> fd = internal::CreateTcpListener(address, /*reuse_port=*/true,
-                                                              options.backlog);
+    absl::StatusOr<UniqueFd> fd =
+        internal::CreateTcpListener(address, /*reuse_port=*/true, options.backlog);
     if (!fd.ok()) return fd.status();
     if (i == 0) {
       // Port 0: the other loops' sockets join the port the kernel picked for the first.

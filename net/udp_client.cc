@@ -25,8 +25,8 @@ class UdpConnector final : public ClientSlot {
 
  protected:
   void Dial() override {
-    absl::StatusOr<UniqueFd> fd = bind_.valid() ? CreateBoundUdpSocket(bind_)
-                                                : CreateSocket(server_.family(), SOCK_DGRAM);
+    absl::StatusOr<UniqueFd> fd =
+        bind_.valid() ? CreateBoundUdpSocket(bind_) : CreateSocket(server_.family(), SOCK_DGRAM);
     if (!fd.ok()) {
       DialFailed(fd.status());
       return;
@@ -63,8 +63,7 @@ absl::StatusOr<std::unique_ptr<UdpClient>> UdpClient::Create(runtime::EventLoopG
   if (options.connections < 1) {
     return absl::InvalidArgumentError("UdpClientOptions.connections must be at least 1");
   }
-  auto state =
-      std::make_shared<internal::ClientState>(group, internal::ReconnectPolicyOf(options));
+  auto state = std::make_shared<internal::ClientState>(group, internal::ReconnectPolicyOf(options));
   std::unique_ptr<UdpClient> client(new UdpClient(state));
   for (int i = 0; i < options.connections; ++i) {
     runtime::EventLoop* loop = group->Next();

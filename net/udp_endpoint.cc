@@ -50,7 +50,7 @@ absl::StatusOr<SessionHandle> OpenOnLoop(runtime::EventLoop* loop,
 }  // namespace internal
 
 absl::StatusOr<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Create(runtime::EventLoopGroup* group,
-                                                                  UdpEndpointOptions options) {
+                                                                 UdpEndpointOptions options) {
   if (group == nullptr) return absl::InvalidArgumentError("UdpEndpoint needs an EventLoopGroup");
   if (!options.bind.valid()) {
     return absl::InvalidArgumentError("UdpEndpointOptions.bind is not an IPv4/IPv6 address");
@@ -64,8 +64,8 @@ absl::StatusOr<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Create(runtime::EventL
   }
   absl::StatusOr<internal::UniqueFd> fd = internal::CreateBoundUdpSocket(options.bind);
   if (!fd.ok()) return fd.status();
-  absl::Status sized = internal::SetBufferSizes(fd->get(), options.receive_buffer_bytes,
-                                                  options.send_buffer_bytes);
+  absl::Status sized =
+      internal::SetBufferSizes(fd->get(), options.receive_buffer_bytes, options.send_buffer_bytes);
   if (!sized.ok()) return sized;
   absl::StatusOr<InetAddress> bound = internal::LocalAddressOf(fd->get());
   if (!bound.ok()) return bound.status();
@@ -89,8 +89,6 @@ UdpEndpoint::~UdpEndpoint() {
 
 void UdpEndpoint::Close() { session_.Close(); }
 
-bool UdpEndpoint::WaitClosed(absl::Duration timeout) {
-  return state_->endpoint.WaitIdle(timeout);
-}
+bool UdpEndpoint::WaitClosed(absl::Duration timeout) { return state_->endpoint.WaitIdle(timeout); }
 
 }  // namespace ringnet::net

@@ -279,7 +279,8 @@ TEST_P(UdpTest, ConnectedTruncationIsReportedToo) {
 }
 
 TEST_P(UdpTest, ACodecErrorDropsOneDatagramAndKeepsTheEndpoint) {
-  StartEchoEndpoint([](SessionConfig& c) { c.codec = std::make_shared<codec::LengthFieldCodec>(64); });
+  StartEchoEndpoint(
+      [](SessionConfig& c) { c.codec = std::make_shared<codec::LengthFieldCodec>(64); });
   PlainUdpSocket peer = Peer();
   ASSERT_TRUE(peer.SendTo(std::string("\0\0\x10\0oops", 8), endpoint_->address()).ok());  // 4096
   ASSERT_TRUE(peer.SendTo(std::string("\0\0\0\2hi", 6), endpoint_->address()).ok());

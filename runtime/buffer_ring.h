@@ -43,8 +43,7 @@ class BufferRing {
                                                             uint32_t count, uint32_t size);
   // User mode: the same pool, selected by the loop with Select() instead of by the kernel.
   static absl::StatusOr<std::unique_ptr<BufferRing>> CreateUserSpace(uint16_t group_id,
-                                                                     uint32_t count,
-                                                                     uint32_t size);
+                                                                     uint32_t count, uint32_t size);
   BufferRing(const BufferRing&) = delete;
   BufferRing& operator=(const BufferRing&) = delete;
   // Unregisters the group (kernel mode) and releases the memory. No request may still use it.

@@ -29,13 +29,13 @@ struct EpollBackend::Request {
   int fd = -1;
   int flags = 0;
   bool multishot = false;
-  bool dead = false;        // cancelled while sitting in prepared_ or ready_
-  bool parked = false;      // in waiters_[fd]
+  bool dead = false;    // cancelled while sitting in prepared_ or ready_
+  bool parked = false;  // in waiters_[fd]
   bool write_side = false;
   bool connecting = false;
   void* buf = nullptr;
   size_t len = 0;
-  msghdr msg{};             // sendmsg's header, or recvmsg's template
+  msghdr msg{};  // sendmsg's header, or recvmsg's template
   BufferRing* pool = nullptr;
   sockaddr_storage addr{};
   socklen_t addrlen = 0;
@@ -169,9 +169,7 @@ void EpollBackend::Cancel(Operation* target, Operation* op) {
   Prepare(r);
 }
 
-void EpollBackend::CancelFd(int fd, Operation* op) {
-  Prepare(NewRequest(Kind::kCancelFd, op, fd));
-}
+void EpollBackend::CancelFd(int fd, Operation* op) { Prepare(NewRequest(Kind::kCancelFd, op, fd)); }
 
 void EpollBackend::SubmitAndWait(bool block, int64_t timeout_ns) {
   for (std::vector<Request*>* list : {&prepared_, &ready_}) {
@@ -185,8 +183,8 @@ void EpollBackend::SubmitAndWait(bool block, int64_t timeout_ns) {
       }
     }
   }
-  const bool wait = block && completions_.size() == completions_head_ && ready_.empty() &&
-                    prepared_.empty();
+  const bool wait =
+      block && completions_.size() == completions_head_ && ready_.empty() && prepared_.empty();
   epoll_event events[kMaxEvents];
   timespec ts{};
   timespec* timeout = &ts;  // zero: poll
@@ -199,9 +197,10 @@ void EpollBackend::SubmitAndWait(bool block, int64_t timeout_ns) {
   ++waits_;
   int n = static_cast<int>(Syscall(epoll_pwait2(epfd_, events, kMaxEvents, timeout, nullptr)));
   if (n < 0 && errno == ENOSYS) {  // kernels before 5.11: millisecond timeouts
-    const int ms = timeout == nullptr ? -1
-                                      : static_cast<int>(timeout->tv_sec * 1000 +
-                                                         (timeout->tv_nsec + 999'999) / 1'000'000);
+    const int ms =
+        timeout == nullptr
+            ? -1
+            : static_cast<int>(timeout->tv_sec * 1000 + (timeout->tv_nsec + 999'999) / 1'000'000);
     n = static_cast<int>(Syscall(epoll_wait(epfd_, events, kMaxEvents, ms)));
   }
   for (int i = 0; i < n; ++i) OnReady(events[i].data.fd, events[i].events);

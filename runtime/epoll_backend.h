@@ -72,8 +72,17 @@ class EpollBackend {
 
  private:
   enum class Kind : uint8_t {
-    kNop, kRead, kRecv, kRecvSelect, kRecvmsgSelect, kSend, kSendmsg, kAccept, kConnect,
-    kCancel, kCancelFd
+    kNop,
+    kRead,
+    kRecv,
+    kRecvSelect,
+    kRecvmsgSelect,
+    kSend,
+    kSendmsg,
+    kAccept,
+    kConnect,
+    kCancel,
+    kCancelFd
   };
   struct Request;
   struct FdWaiters {

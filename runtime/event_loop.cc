@@ -3,9 +3,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -128,9 +128,8 @@ void EventLoop::Wait(bool may_block) {
 
 void EventLoop::SubmitAndWait(bool block, const __kernel_timespec* timeout) {
   if (epoll_ != nullptr) {
-    epoll_->SubmitAndWait(block, timeout == nullptr
-                                     ? -1
-                                     : timeout->tv_sec * 1'000'000'000LL + timeout->tv_nsec);
+    epoll_->SubmitAndWait(
+        block, timeout == nullptr ? -1 : timeout->tv_sec * 1'000'000'000LL + timeout->tv_nsec);
     return;
   }
   // -ETIME (timer due), -EINTR (signal) and -EBUSY (CQ backlog, reaped next) all just continue.
@@ -148,7 +147,8 @@ size_t EventLoop::NextCompletions(CompletionCopy* out, size_t max) {
     return n;
   }
   io_uring_cqe* cqes[kCompletionBatch];
-  const unsigned n = ring_->PeekBatch(cqes, static_cast<unsigned>(std::min<size_t>(max, kCompletionBatch)));
+  const unsigned n =
+      ring_->PeekBatch(cqes, static_cast<unsigned>(std::min<size_t>(max, kCompletionBatch)));
   for (unsigned i = 0; i < n; ++i) out[i] = {cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
   // Free the CQ slots before dispatching, so callbacks that submit never face a full CQ.
   ring_->Advance(n);
@@ -290,7 +290,8 @@ TimerId EventLoop::RunEvery(absl::Duration period, TimerQueue::Callback callback
 void EventLoop::FailSubmission(Operation* op, int error) {
   // The kernel would not take an SQE even after a flush (or the backend cannot run the request):
   // complete it with the error on the loop thread, as a CQE would have.
-  if (error == 0) error = ring_ != nullptr && ring_->last_error() != 0 ? ring_->last_error() : EBUSY;
+  if (error == 0)
+    error = ring_ != nullptr && ring_->last_error() != 0 ? ring_->last_error() : EBUSY;
   Defer([op, error] { op->Complete(-error, 0); });
 }
 
@@ -299,10 +300,9 @@ absl::StatusOr<BufferRing*> EventLoop::GetBufferRing(uint32_t buffer_size) {
   if (it != buffer_rings_.end()) return it->second.get();
   // The kernel selects buffers under io_uring; under epoll the loop does, when data is there.
   absl::StatusOr<std::unique_ptr<BufferRing>> ring =
-      ring_ != nullptr ? BufferRing::Create(*ring_, next_buffer_group_, options_.buffers_per_ring,
-                                            buffer_size)
-                       : BufferRing::CreateUserSpace(next_buffer_group_,
-                                                     options_.buffers_per_ring, buffer_size);
+      ring_ != nullptr
+          ? BufferRing::Create(*ring_, next_buffer_group_, options_.buffers_per_ring, buffer_size)
+          : BufferRing::CreateUserSpace(next_buffer_group_, options_.buffers_per_ring, buffer_size);
   if (!ring.ok()) return ring.status();
   ++next_buffer_group_;
   BufferRing* raw = ring->get();

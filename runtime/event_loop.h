@@ -82,10 +82,10 @@ struct EventLoopOptions {
 // A snapshot of a loop's counters; tests and benches read it to prove batching.
 struct LoopCounters {
   uint64_t iterations = 0;
-  uint64_t enter_calls = 0;      // io_uring_enter system calls
-  uint64_t sqes_submitted = 0;   // SQEs the kernel consumed
-  uint64_t cqes_reaped = 0;      // CQEs dispatched
-  uint64_t tasks_run = 0;        // posted and deferred tasks
+  uint64_t enter_calls = 0;     // io_uring_enter system calls
+  uint64_t sqes_submitted = 0;  // SQEs the kernel consumed
+  uint64_t cqes_reaped = 0;     // CQEs dispatched
+  uint64_t tasks_run = 0;       // posted and deferred tasks
   uint64_t timers_fired = 0;
   uint64_t sq_full_flushes = 0;  // early submits because the SQ was full
   uint64_t cq_dropped = 0;       // CQEs lost to a full CQ (kernels without NODROP only)
@@ -259,8 +259,8 @@ class EventLoop {
   void DestroyPooledReceives();
 
   const EventLoopOptions options_;
-  std::unique_ptr<Ring> ring_;                // io_uring backend
-  std::unique_ptr<EpollBackend> epoll_;       // epoll backend
+  std::unique_ptr<Ring> ring_;           // io_uring backend
+  std::unique_ptr<EpollBackend> epoll_;  // epoll backend
   std::string backend_reason_;
   bool multishot_ = false;
   // Single-shot recvmsgs in flight (kernels without multishot), by their owner's operation (to
@@ -273,8 +273,8 @@ class EventLoop {
 
   // Cross-thread posting: a locked queue plus an eventfd read the ring keeps armed.
   std::mutex mutex_;
-  std::vector<Task> posted_;           // guarded by mutex_
-  bool accepting_ = true;              // guarded by mutex_
+  std::vector<Task> posted_;  // guarded by mutex_
+  bool accepting_ = true;     // guarded by mutex_
   std::atomic<bool> has_posted_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<std::thread::id> running_thread_{};

@@ -66,8 +66,7 @@ absl::Status EventLoop::ChooseBackend() {
       }
     } else if (!value.empty() && value != "auto") {
       return absl::InvalidArgumentError(absl::StrCat(
-          "RINGNET_BACKEND must be io_uring, io_uring_compat, epoll or auto, not \"", value,
-          "\""));
+          "RINGNET_BACKEND must be io_uring, io_uring_compat, epoll or auto, not \"", value, "\""));
     }
     if (want != Backend::kAuto) why = absl::StrCat("RINGNET_BACKEND=", value);
   } else {

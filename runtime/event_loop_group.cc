@@ -19,7 +19,8 @@ absl::StatusOr<std::unique_ptr<EventLoopGroup>> EventLoopGroup::Create(
     group->threads_.emplace_back([raw] {
       absl::Status status = raw->Run();
       // Run only fails on misuse (a second Run on the same loop); say so rather than vanish.
-      if (!status.ok()) std::fprintf(stderr, "ringnet: loop thread: %s\n", status.ToString().c_str());
+      if (!status.ok())
+        std::fprintf(stderr, "ringnet: loop thread: %s\n", status.ToString().c_str());
     });
   }
   return group;

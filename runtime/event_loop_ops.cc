@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstring>
 
-
 #include "ringnet/runtime/event_loop.h"
 #include "ringnet/runtime/recvmsg_layout.h"
 
@@ -27,7 +26,8 @@ class EventLoop::PooledReceive final : public Operation {
     buffers_ = buffers;
     templ_ = templ;
     header_ = sizeof(io_uring_recvmsg_out) + templ.msg_namelen + templ.msg_controllen;
-    iov_ = iovec{nullptr, buffers->buffer_size() - std::min<size_t>(header_, buffers->buffer_size())};
+    iov_ =
+        iovec{nullptr, buffers->buffer_size() - std::min<size_t>(header_, buffers->buffer_size())};
     msg_ = msghdr{};
     msg_.msg_name = &name_;
     msg_.msg_namelen = std::min<socklen_t>(templ.msg_namelen, sizeof(name_));
@@ -57,7 +57,8 @@ class EventLoop::PooledReceive final : public Operation {
       // An empty datagram takes no buffer here (a multishot recvmsg would still use one): the
       // sender goes to the template's msg_name, if the owner gave it one.
       if (result == 0 && templ_.msg_name != nullptr) {
-        std::memcpy(templ_.msg_name, &name_, std::min<size_t>(msg_.msg_namelen, templ_.msg_namelen));
+        std::memcpy(templ_.msg_name, &name_,
+                    std::min<size_t>(msg_.msg_namelen, templ_.msg_namelen));
       }
       flags = 0;
     }
@@ -78,8 +79,8 @@ class EventLoop::PooledReceive final : public Operation {
   iovec iov_{};
 };
 
-void EventLoop::SubmitPooledRecvmsg(Operation* op, int fd, BufferRing* buffers,
-                                    const msghdr* templ, int flags) {
+void EventLoop::SubmitPooledRecvmsg(Operation* op, int fd, BufferRing* buffers, const msghdr* templ,
+                                    int flags) {
   PooledReceive* raw;
   if (!idle_pooled_.empty()) {
     raw = idle_pooled_.back();

@@ -267,9 +267,7 @@ TEST_P(EventLoopTest, StopHooksRunOnTheLoopThreadBeforeCancellation) {
   std::promise<void> added;
   LoopThread running(loop.get());
   loop->Post([&] {
-    loop->AddStopHook([&] {
-      hook_ran = loop->IsInLoopThread() && loop->stopping();
-    });
+    loop->AddStopHook([&] { hook_ran = loop->IsInLoopThread() && loop->stopping(); });
     added.set_value();
   });
   added.get_future().wait();
@@ -284,7 +282,8 @@ TEST_P(EventLoopTest, KnowsItsThreadAndRefusesASecondRun) {
   std::promise<bool> inside;
   {
     LoopThread running(loop.get());
-    loop->Post([&] { inside.set_value(loop->IsInLoopThread() && EventLoop::Current() == loop.get()); });
+    loop->Post(
+        [&] { inside.set_value(loop->IsInLoopThread() && EventLoop::Current() == loop.get()); });
     EXPECT_TRUE(inside.get_future().get());
   }
   absl::Status again = loop->Run();

@@ -38,9 +38,7 @@ class MemberOperation final : public Operation {
  public:
   explicit MemberOperation(Owner* owner) : owner_(owner) {}
 
-  void Complete(int32_t result, uint32_t flags) override {
-    (owner_->*kMethod)(result, flags);
-  }
+  void Complete(int32_t result, uint32_t flags) override { (owner_->*kMethod)(result, flags); }
 
  private:
   Owner* owner_;

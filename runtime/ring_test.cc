@@ -110,9 +110,11 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(BlockedCase{EPERM, absl::StatusCode::kPermissionDenied, "seccomp"},
                       BlockedCase{ENOSYS, absl::StatusCode::kUnimplemented, "no io_uring"},
                       BlockedCase{ENOMEM, absl::StatusCode::kResourceExhausted, "MEMLOCK"}),
-    [](const auto& info) { return std::string(info.param.error == EPERM    ? "EPERM"
-                                              : info.param.error == ENOSYS ? "ENOSYS"
-                                                                           : "ENOMEM"); });
+    [](const auto& info) {
+      return std::string(info.param.error == EPERM    ? "EPERM"
+                         : info.param.error == ENOSYS ? "ENOSYS"
+                                                      : "ENOMEM");
+    });
 
 }  // namespace
 }  // namespace ringnet::runtime

@@ -5,8 +5,7 @@
 namespace ringnet::codec::websocket {
 namespace {
 
-constexpr char kAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 // The 6-bit value of a base64 character, or -1.
 int Value(char c) {
@@ -62,8 +61,7 @@ std::optional<std::string> Base64Decode(absl::string_view encoded) {
       v = (v << 6) | static_cast<uint32_t>(value);
     }
     // The bits the padding leaves unused must be zero.
-    if ((pads == 1 && (v & 0xFF) != 0) || (pads == 2 && (v & 0xFFFF) != 0))
-      return std::nullopt;
+    if ((pads == 1 && (v & 0xFF) != 0) || (pads == 2 && (v & 0xFFFF) != 0)) return std::nullopt;
     out += static_cast<char>(v >> 16);
     if (pads < 2) out += static_cast<char>((v >> 8) & 0xFF);
     if (pads < 1) out += static_cast<char>(v & 0xFF);

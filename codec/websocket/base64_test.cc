@@ -29,19 +29,16 @@ TEST(Base64Test, RoundTripsEveryByte) {
   for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
   for (size_t len = 0; len <= all.size(); len += 7) {
     const std::string data = all.substr(0, len);
-    EXPECT_EQ(Base64Decode(Base64Encode(data)),
-              std::optional<std::string>(data))
-        << len;
+    EXPECT_EQ(Base64Decode(Base64Encode(data)), std::optional<std::string>(data)) << len;
   }
   EXPECT_EQ(Base64Encode("\xfb\xff"), "+/8=");
 }
 
 TEST(Base64Test, DecodingIsStrict) {
-  for (const char* bad :
-       {"Zg", "Zg=", "Zg===", "Z===", "====", "Zm9v\n", " Zm9v", "Zm=v",
-        "Zh==",  // nonzero unused bits
-        "Zm9=",  // nonzero unused bits
-        "Zm9v-_==", "Zm9vYmFy====", "Zg==Zg=="}) {
+  for (const char* bad : {"Zg", "Zg=", "Zg===", "Z===", "====", "Zm9v\n", " Zm9v", "Zm=v",
+                          "Zh==",  // nonzero unused bits
+                          "Zm9=",  // nonzero unused bits
+                          "Zm9v-_==", "Zm9vYmFy====", "Zg==Zg=="}) {
     EXPECT_EQ(Base64Decode(bad), std::nullopt) << bad;
   }
 }

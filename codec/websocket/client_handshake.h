@@ -51,9 +51,10 @@ std::string GenerateClientKey();
 // characters, `path` does not start with '/' or has spaces or control
 // characters, `key` is not a valid key, a protocol is not a token, or `origin`
 // has control characters.
-absl::StatusOr<std::string> BuildUpgradeRequest(
-    absl::string_view host, absl::string_view path, absl::string_view key,
-    absl::Span<const std::string> protocols, absl::string_view origin);
+absl::StatusOr<std::string> BuildUpgradeRequest(absl::string_view host, absl::string_view path,
+                                                absl::string_view key,
+                                                absl::Span<const std::string> protocols,
+                                                absl::string_view origin);
 
 // A validated response.
 struct UpgradeResponse {
@@ -66,8 +67,7 @@ struct UpgradeResponse {
 // sent `expected_key` and offered `offered_protocols`.
 absl::StatusOr<UpgradeResponse> ValidateUpgradeResponse(
     absl::string_view buffered, absl::string_view expected_key,
-    absl::Span<const std::string> offered_protocols,
-    const HandshakeLimits& limits = {});
+    absl::Span<const std::string> offered_protocols, const HandshakeLimits& limits = {});
 
 }  // namespace ringnet::codec::websocket
 

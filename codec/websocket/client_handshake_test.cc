@@ -13,12 +13,10 @@ namespace {
 constexpr absl::string_view kKey = "dGhlIHNhbXBsZSBub25jZQ==";
 constexpr absl::string_view kAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
-std::string Response(
-    absl::string_view extra = "",
-    absl::string_view status = "HTTP/1.1 101 Switching Protocols",
-    absl::string_view accept = kAccept) {
-  return absl::StrCat(status,
-                      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
+std::string Response(absl::string_view extra = "",
+                     absl::string_view status = "HTTP/1.1 101 Switching Protocols",
+                     absl::string_view accept = kAccept) {
+  return absl::StrCat(status, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
                       "Sec-WebSocket-Accept: ", accept, "\r\n", extra, "\r\n");
 }
 
@@ -33,24 +31,19 @@ TEST(ClientHandshakeTest, GenerateClientKey) {
 }
 
 TEST(ClientHandshakeTest, BuildUpgradeRequest) {
-  absl::StatusOr<std::string> request =
-      BuildUpgradeRequest("server.example.com", "/chat", kKey,
-                          {"chat", "superchat"}, "http://example.com");
+  absl::StatusOr<std::string> request = BuildUpgradeRequest(
+      "server.example.com", "/chat", kKey, {"chat", "superchat"}, "http://example.com");
   ASSERT_TRUE(request.ok()) << request.status();
-  EXPECT_EQ(
-      *request,
-      "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
-      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-      "Sec-WebSocket-Version: 13\r\nOrigin: http://example.com\r\n"
-      "Sec-WebSocket-Protocol: chat, superchat\r\n\r\n");
+  EXPECT_EQ(*request,
+            "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\nOrigin: http://example.com\r\n"
+            "Sec-WebSocket-Protocol: chat, superchat\r\n\r\n");
   // What we build, our server accepts.
   UpgradeRequestParse parse = ParseUpgradeRequest(*request);
-  ASSERT_EQ(parse.outcome, UpgradeRequestParse::Outcome::kRequest)
-      << parse.rejection.reason;
-  EXPECT_EQ(parse.request.protocols,
-            std::vector<std::string>({"chat", "superchat"}));
-  absl::StatusOr<std::string> minimal =
-      BuildUpgradeRequest("[::1]:9000", "/", kKey, {}, "");
+  ASSERT_EQ(parse.outcome, UpgradeRequestParse::Outcome::kRequest) << parse.rejection.reason;
+  EXPECT_EQ(parse.request.protocols, std::vector<std::string>({"chat", "superchat"}));
+  absl::StatusOr<std::string> minimal = BuildUpgradeRequest("[::1]:9000", "/", kKey, {}, "");
   ASSERT_TRUE(minimal.ok());
   EXPECT_EQ(minimal->find("Origin"), std::string::npos);
   EXPECT_EQ(minimal->find("Protocol"), std::string::npos);
@@ -71,8 +64,7 @@ TEST(ClientHandshakeTest, BuildUpgradeRequestRefusesInjection) {
 TEST(ClientHandshakeTest, ValidResponseAndTrailingFrameBytes) {
   const std::string frame = "\x81\x05Hello";
   const std::string buffered = Response() + frame;
-  absl::StatusOr<UpgradeResponse> r =
-      ValidateUpgradeResponse(buffered, kKey, {});
+  absl::StatusOr<UpgradeResponse> r = ValidateUpgradeResponse(buffered, kKey, {});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->complete);
   EXPECT_EQ(r->subprotocol, "");
@@ -82,8 +74,7 @@ TEST(ClientHandshakeTest, ValidResponseAndTrailingFrameBytes) {
 TEST(ClientHandshakeTest, NeedsMoreUntilComplete) {
   const std::string response = Response();
   for (size_t len = 0; len < response.size(); ++len) {
-    absl::StatusOr<UpgradeResponse> r =
-        ValidateUpgradeResponse(response.substr(0, len), kKey, {});
+    absl::StatusOr<UpgradeResponse> r = ValidateUpgradeResponse(response.substr(0, len), kKey, {});
     ASSERT_TRUE(r.ok()) << len;
     ASSERT_FALSE(r->complete) << len;
   }
@@ -100,38 +91,31 @@ TEST(ClientHandshakeTest, TokensAreCaseInsensitive) {
 
 TEST(ClientHandshakeTest, Subprotocols) {
   const std::vector<std::string> offered = {"chat", "superchat"};
-  absl::StatusOr<UpgradeResponse> r = ValidateUpgradeResponse(
-      Response("Sec-WebSocket-Protocol: chat\r\n"), kKey, offered);
+  absl::StatusOr<UpgradeResponse> r =
+      ValidateUpgradeResponse(Response("Sec-WebSocket-Protocol: chat\r\n"), kKey, offered);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->subprotocol, "chat");
-  EXPECT_FALSE(ValidateUpgradeResponse(
-                   Response("Sec-WebSocket-Protocol: other\r\n"), kKey, offered)
-                   .ok());
-  EXPECT_FALSE(ValidateUpgradeResponse(
-                   Response("Sec-WebSocket-Protocol: chat\r\n"), kKey, {})
-                   .ok());
-  EXPECT_FALSE(ValidateUpgradeResponse(
-                   Response("Sec-WebSocket-Protocol: "
-                            "chat\r\nSec-WebSocket-Protocol: chat\r\n"),
-                   kKey, offered)
+  EXPECT_FALSE(
+      ValidateUpgradeResponse(Response("Sec-WebSocket-Protocol: other\r\n"), kKey, offered).ok());
+  EXPECT_FALSE(
+      ValidateUpgradeResponse(Response("Sec-WebSocket-Protocol: chat\r\n"), kKey, {}).ok());
+  EXPECT_FALSE(ValidateUpgradeResponse(Response("Sec-WebSocket-Protocol: "
+                                                "chat\r\nSec-WebSocket-Protocol: chat\r\n"),
+                                       kKey, offered)
                    .ok());
 }
 
 TEST(ClientHandshakeTest, Rejections) {
-  absl::StatusOr<UpgradeResponse> forbidden = ValidateUpgradeResponse(
-      "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", kKey, {});
+  absl::StatusOr<UpgradeResponse> forbidden =
+      ValidateUpgradeResponse("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", kKey, {});
   EXPECT_EQ(forbidden.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(forbidden.status().message(),
-            "websocket: server answered 403 instead of 101");
+  EXPECT_EQ(forbidden.status().message(), "websocket: server answered 403 instead of 101");
   const std::pair<std::string, absl::string_view> bad[] = {
-      {Response("", "HTTP/1.1 101 Switching Protocols",
-                "AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+      {Response("", "HTTP/1.1 101 Switching Protocols", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
        "Sec-WebSocket-Accept"},
-      {Response("Sec-WebSocket-Extensions: permessage-deflate\r\n"),
-       "extension"},
+      {Response("Sec-WebSocket-Extensions: permessage-deflate\r\n"), "extension"},
       {Response("", "HTTP/1.0 101 Switching Protocols"), "status line"},
-      {Response("Sec-WebSocket-Accept: " + std::string(kAccept) + "\r\n"),
-       "Sec-WebSocket-Accept"},
+      {Response("Sec-WebSocket-Accept: " + std::string(kAccept) + "\r\n"), "Sec-WebSocket-Accept"},
       {"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
        "Upgrade"},
@@ -140,27 +124,22 @@ TEST(ClientHandshakeTest, Rejections) {
        "Connection"},
   };
   for (const auto& [response, cause] : bad) {
-    absl::StatusOr<UpgradeResponse> r =
-        ValidateUpgradeResponse(response, kKey, {});
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument)
-        << response;
-    EXPECT_NE(r.status().message().find(cause), absl::string_view::npos)
-        << r.status();
+    absl::StatusOr<UpgradeResponse> r = ValidateUpgradeResponse(response, kKey, {});
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << response;
+    EXPECT_NE(r.status().message().find(cause), absl::string_view::npos) << r.status();
   }
 }
 
 TEST(ClientHandshakeTest, OversizedHead) {
   HandshakeLimits limits;
   limits.max_header_bytes = 64;
-  EXPECT_EQ(
-      ValidateUpgradeResponse(Response(), kKey, {}, limits).status().code(),
-      absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ValidateUpgradeResponse(Response(), kKey, {}, limits).status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 TEST(ClientHandshakeTest, ClientAndServerAgree) {
   const std::string key = GenerateClientKey();
-  absl::StatusOr<std::string> request =
-      BuildUpgradeRequest("h", "/", key, {"p"}, "");
+  absl::StatusOr<std::string> request = BuildUpgradeRequest("h", "/", key, {"p"}, "");
   ASSERT_TRUE(request.ok());
   UpgradeOptions options;
   options.select_subprotocol = [](const std::vector<std::string>& offered) {
@@ -168,8 +147,7 @@ TEST(ClientHandshakeTest, ClientAndServerAgree) {
   };
   ServerHandshake h = HandleUpgrade(*request, options);
   ASSERT_EQ(h.outcome, ServerHandshake::Outcome::kAccepted);
-  absl::StatusOr<UpgradeResponse> r =
-      ValidateUpgradeResponse(h.response, key, {"p"});
+  absl::StatusOr<UpgradeResponse> r = ValidateUpgradeResponse(h.response, key, {"p"});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->complete);
   EXPECT_EQ(r->subprotocol, "p");

@@ -82,8 +82,7 @@ absl::StatusOr<ClosePayload> ParseClosePayload(absl::string_view payload);
 // Appends the payload of a Close frame with `code` and `reason` to `*out`.
 // Fails with kInvalidArgument, appending nothing, if the code is not sendable,
 // the reason is longer than 123 bytes or is not UTF-8.
-absl::Status AppendClosePayload(uint16_t code, absl::string_view reason,
-                                std::string* out);
+absl::Status AppendClosePayload(uint16_t code, absl::string_view reason, std::string* out);
 
 // The close code to fail a connection with after `status` (see the table
 // above).

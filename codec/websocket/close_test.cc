@@ -8,17 +8,14 @@ namespace ringnet::codec::websocket {
 namespace {
 
 std::string CodeBytes(uint16_t code) {
-  return std::string{static_cast<char>(code >> 8),
-                     static_cast<char>(code & 0xFF)};
+  return std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
 }
 
 TEST(CloseCodeTest, ReceivedCodeClasses) {
   for (uint32_t code = 0; code <= 0xFFFF; ++code) {
-    const bool expected = (code >= 1000 && code <= 1003) ||
-                          (code >= 1007 && code <= 1014) ||
+    const bool expected = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
                           (code >= 3000 && code <= 4999);
-    ASSERT_EQ(IsValidReceivedCloseCode(static_cast<uint16_t>(code)), expected)
-        << code;
+    ASSERT_EQ(IsValidReceivedCloseCode(static_cast<uint16_t>(code)), expected) << code;
   }
   EXPECT_FALSE(IsValidReceivedCloseCode(0));
   EXPECT_FALSE(IsValidReceivedCloseCode(999));
@@ -51,8 +48,7 @@ TEST(ParseClosePayloadTest, EmptyMeansNoStatusReceived) {
 }
 
 TEST(ParseClosePayloadTest, CodeAndReason) {
-  const std::string payload =
-      CodeBytes(kCloseGoingAway) + "server restart \xe2\x9c\x93";
+  const std::string payload = CodeBytes(kCloseGoingAway) + "server restart \xe2\x9c\x93";
   absl::StatusOr<ClosePayload> close = ParseClosePayload(payload);
   ASSERT_TRUE(close.ok()) << close.status();
   EXPECT_EQ(close->code, kCloseGoingAway);
@@ -67,25 +63,21 @@ TEST(ParseClosePayloadTest, OneByteIsAProtocolError) {
 }
 
 TEST(ParseClosePayloadTest, InvalidCodesAreProtocolErrors) {
-  for (uint16_t code :
-       {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535}) {
+  for (uint16_t code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535}) {
     absl::StatusOr<ClosePayload> close = ParseClosePayload(CodeBytes(code));
     EXPECT_EQ(CloseCodeFor(close.status()), kCloseProtocolError) << code;
-    EXPECT_NE(close.status().message().find(std::to_string(code)),
-              absl::string_view::npos);
+    EXPECT_NE(close.status().message().find(std::to_string(code)), absl::string_view::npos);
   }
 }
 
 TEST(ParseClosePayloadTest, BadUtf8ReasonIsInvalidPayload) {
-  absl::StatusOr<ClosePayload> close =
-      ParseClosePayload(CodeBytes(1000) + "\xed\xa0\x80");
+  absl::StatusOr<ClosePayload> close = ParseClosePayload(CodeBytes(1000) + "\xed\xa0\x80");
   EXPECT_EQ(close.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(CloseCodeFor(close.status()), kCloseInvalidPayload);
 }
 
 TEST(ParseClosePayloadTest, OverlongPayloadIsAProtocolError) {
-  absl::StatusOr<ClosePayload> close =
-      ParseClosePayload(CodeBytes(1000) + std::string(124, 'x'));
+  absl::StatusOr<ClosePayload> close = ParseClosePayload(CodeBytes(1000) + std::string(124, 'x'));
   EXPECT_EQ(CloseCodeFor(close.status()), kCloseProtocolError);
   EXPECT_TRUE(ParseClosePayload(CodeBytes(1000) + std::string(123, 'x')).ok());
 }
@@ -94,8 +86,7 @@ TEST(AppendClosePayloadTest, RoundTrips) {
   std::string out = "prefix";
   ASSERT_TRUE(AppendClosePayload(4001, "done", &out).ok());
   EXPECT_EQ(out, "prefix" + CodeBytes(4001) + "done");
-  absl::StatusOr<ClosePayload> close =
-      ParseClosePayload(absl::string_view(out).substr(6));
+  absl::StatusOr<ClosePayload> close = ParseClosePayload(absl::string_view(out).substr(6));
   ASSERT_TRUE(close.ok());
   EXPECT_EQ(close->code, 4001);
   EXPECT_EQ(close->reason, "done");
@@ -103,10 +94,8 @@ TEST(AppendClosePayloadTest, RoundTrips) {
 
 TEST(AppendClosePayloadTest, RefusesUnsendableCodesBadReasonsAndLongReasons) {
   std::string out;
-  for (uint16_t code : {kCloseNoStatusReceived, kCloseAbnormal,
-                        kCloseTlsHandshake, uint16_t{0}}) {
-    EXPECT_EQ(AppendClosePayload(code, "", &out).code(),
-              absl::StatusCode::kInvalidArgument);
+  for (uint16_t code : {kCloseNoStatusReceived, kCloseAbnormal, kCloseTlsHandshake, uint16_t{0}}) {
+    EXPECT_EQ(AppendClosePayload(code, "", &out).code(), absl::StatusCode::kInvalidArgument);
   }
   EXPECT_FALSE(AppendClosePayload(1000, "\xff", &out).ok());
   EXPECT_FALSE(AppendClosePayload(1000, std::string(124, 'x'), &out).ok());

@@ -31,9 +31,8 @@ int Main(const std::string& dir) {
   for (const FrameStream& s : SampleFrameStreams()) {
     // Option byte 0: role in bit 0, max_message_size index 3 (1 MiB) in bits
     // 1-2; byte 1 seeds the chunk sizes.
-    std::string prefix = {
-        static_cast<char>((s.role == Role::kClient ? 1 : 0) | (3 << 1)),
-        static_cast<char>(written * 37 + 5)};
+    std::string prefix = {static_cast<char>((s.role == Role::kClient ? 1 : 0) | (3 << 1)),
+                          static_cast<char>(written * 37 + 5)};
     if (!Write(dir + "/frame/" + s.name, prefix + s.bytes)) return 1;
     ++written;
   }

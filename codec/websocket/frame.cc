@@ -38,8 +38,7 @@ void AppendFrameHeader(Opcode opcode, bool fin, uint64_t payload_len,
                        const std::optional<MaskKey>& mask, std::string* out) {
   char header[kMaxFrameHeaderBytes];
   size_t n = 0;
-  header[n++] = static_cast<char>((fin ? 0x80 : 0) |
-                                  (static_cast<uint8_t>(opcode) & 0x0F));
+  header[n++] = static_cast<char>((fin ? 0x80 : 0) | (static_cast<uint8_t>(opcode) & 0x0F));
   const char mask_bit = mask.has_value() ? static_cast<char>(0x80) : 0;
   if (payload_len < 126) {
     header[n++] = static_cast<char>(mask_bit | static_cast<char>(payload_len));
@@ -60,23 +59,20 @@ void AppendFrameHeader(Opcode opcode, bool fin, uint64_t payload_len,
   out->append(header, n);
 }
 
-absl::Status AppendFrameWithKey(Opcode opcode, bool fin,
-                                absl::string_view payload,
-                                const std::optional<MaskKey>& mask,
-                                std::string* out) {
+absl::Status AppendFrameWithKey(Opcode opcode, bool fin, absl::string_view payload,
+                                const std::optional<MaskKey>& mask, std::string* out) {
   if (!IsKnownOpcode(static_cast<uint8_t>(opcode))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "websocket: cannot encode unknown opcode ", static_cast<int>(opcode)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("websocket: cannot encode unknown opcode ", static_cast<int>(opcode)));
   }
   if (IsControlOpcode(opcode)) {
     if (payload.size() > kMaxControlPayloadBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("websocket: control frame payload of ", payload.size(),
-                       " bytes exceeds 125"));
+      return absl::InvalidArgumentError(absl::StrCat("websocket: control frame payload of ",
+                                                     payload.size(), " bytes exceeds 125"));
     }
     if (!fin) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "websocket: ", OpcodeName(opcode), " frame cannot be fragmented"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("websocket: ", OpcodeName(opcode), " frame cannot be fragmented"));
     }
   }
   AppendFrameHeader(opcode, fin, payload.size(), mask, out);
@@ -86,15 +82,15 @@ absl::Status AppendFrameWithKey(Opcode opcode, bool fin,
   return absl::OkStatus();
 }
 
-absl::Status AppendFrame(Opcode opcode, bool fin, absl::string_view payload,
-                         Role sender, std::string* out) {
+absl::Status AppendFrame(Opcode opcode, bool fin, absl::string_view payload, Role sender,
+                         std::string* out) {
   std::optional<MaskKey> mask;
   if (sender == Role::kClient) mask = RandomMaskKey();
   return AppendFrameWithKey(opcode, fin, payload, mask, out);
 }
 
-absl::Status AppendCloseFrame(uint16_t code, absl::string_view reason,
-                              Role sender, std::string* out) {
+absl::Status AppendCloseFrame(uint16_t code, absl::string_view reason, Role sender,
+                              std::string* out) {
   std::string payload;
   absl::Status status = AppendClosePayload(code, reason, &payload);
   if (!status.ok()) return status;

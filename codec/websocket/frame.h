@@ -56,9 +56,7 @@ constexpr bool IsKnownOpcode(uint8_t opcode) {
 }
 
 // True for Close, Ping and Pong (opcodes 8-15).
-constexpr bool IsControlOpcode(Opcode opcode) {
-  return static_cast<uint8_t>(opcode) >= 8;
-}
+constexpr bool IsControlOpcode(Opcode opcode) { return static_cast<uint8_t>(opcode) >= 8; }
 
 // A name for messages and logs: "text", "binary", "close", ...; "unknown"
 // otherwise.
@@ -78,20 +76,18 @@ void AppendFrameHeader(Opcode opcode, bool fin, uint64_t payload_len,
 // masked with a key from `RandomMaskKey()`. Fails with kInvalidArgument,
 // appending nothing, for an unknown opcode or a control frame with a payload
 // over 125 bytes or without FIN.
-absl::Status AppendFrame(Opcode opcode, bool fin, absl::string_view payload,
-                         Role sender, std::string* out);
+absl::Status AppendFrame(Opcode opcode, bool fin, absl::string_view payload, Role sender,
+                         std::string* out);
 
 // Like `AppendFrame`, with the masking key chosen by the caller
 // (`std::nullopt`: unmasked).
-absl::Status AppendFrameWithKey(Opcode opcode, bool fin,
-                                absl::string_view payload,
-                                const std::optional<MaskKey>& mask,
-                                std::string* out);
+absl::Status AppendFrameWithKey(Opcode opcode, bool fin, absl::string_view payload,
+                                const std::optional<MaskKey>& mask, std::string* out);
 
 // Appends a Close frame carrying `code` and `reason`; fails as
 // `AppendClosePayload` does.
-absl::Status AppendCloseFrame(uint16_t code, absl::string_view reason,
-                              Role sender, std::string* out);
+absl::Status AppendCloseFrame(uint16_t code, absl::string_view reason, Role sender,
+                              std::string* out);
 
 // A fresh masking key from the kernel's CSPRNG (see secure_random.h).
 MaskKey RandomMaskKey();

@@ -50,9 +50,8 @@ void CheckMessage(const Message& m, uint64_t max) {
     case Opcode::kBinary:
       break;
     case Opcode::kClose:
-      Check(m.close.code == kCloseNoStatusReceived
-                ? m.payload.empty()
-                : IsValidReceivedCloseCode(m.close.code));
+      Check(m.close.code == kCloseNoStatusReceived ? m.payload.empty()
+                                                   : IsValidReceivedCloseCode(m.close.code));
       Check(IsValidUtf8(m.close.reason));
       [[fallthrough]];
     case Opcode::kPing:
@@ -66,15 +65,13 @@ void CheckMessage(const Message& m, uint64_t max) {
 
 // Feeds `bytes` in chunks whose sizes come from `next_chunk`.
 template <typename NextChunk>
-Run Parse(std::string bytes, const ParserOptions& options,
-          NextChunk next_chunk) {
+Run Parse(std::string bytes, const ParserOptions& options, NextChunk next_chunk) {
   MessageParser parser(options);
   Run run;
   auto on_message = [&](const Message& m) {
     CheckMessage(m, options.max_message_size);
     run.messages.push_back(
-        {m.type, std::string(m.payload),
-         m.type == Opcode::kClose ? m.close.code : uint16_t{0}});
+        {m.type, std::string(m.payload), m.type == Opcode::kClose ? m.close.code : uint16_t{0}});
   };
   size_t pos = 0;
   do {
@@ -89,8 +86,7 @@ Run Parse(std::string bytes, const ParserOptions& options,
 // The messages of `run`, each encoded as one frame by the other side.
 std::string Reencode(const Run& run, Role parser_role) {
   const std::optional<MaskKey> key =
-      parser_role == Role::kServer ? std::optional<MaskKey>(MaskKey{1, 2, 3, 4})
-                                   : std::nullopt;
+      parser_role == Role::kServer ? std::optional<MaskKey>(MaskKey{1, 2, 3, 4}) : std::nullopt;
   std::string wire;
   for (const Got& m : run.messages) {
     Check(AppendFrameWithKey(m.type, true, m.payload, key, &wire).ok());
@@ -105,9 +101,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ringnet::codec::websocket;
   if (size < 2) return 0;
   static constexpr uint64_t kMax[] = {125, 4096, 70000, 1 << 20};
-  const ParserOptions options{
-      .role = (data[0] & 1) ? Role::kClient : Role::kServer,
-      .max_message_size = kMax[(data[0] >> 1) & 3]};
+  const ParserOptions options{.role = (data[0] & 1) ? Role::kClient : Role::kServer,
+                              .max_message_size = kMax[(data[0] >> 1) & 3]};
   uint32_t seed = data[1] * 2654435761u + 1;
   const std::string bytes(reinterpret_cast<const char*>(data) + 2, size - 2);
 
@@ -120,8 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (bytes.size() <= 4096) {
     Check(Parse(bytes, options, [] { return size_t{1}; }) == whole);
   }
-  Run round_trip =
-      Parse(Reencode(whole, options.role), options, [&] { return size_t(-1); });
+  Run round_trip = Parse(Reencode(whole, options.role), options, [&] { return size_t(-1); });
   Check(round_trip.status.ok());
   Check(round_trip.messages == whole.messages);
   return 0;

@@ -58,8 +58,7 @@ int main(int argc, char** argv) {
       std::stringstream bytes;
       bytes << in.rdbuf();
       const std::string data = bytes.str();
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()),
-                             data.size());
+      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()), data.size());
       ++runs;
     }
   }

@@ -12,8 +12,8 @@ std::string ComputeAcceptKey(absl::string_view key) {
   sha1.Update(key);
   sha1.Update(kWebSocketGuid);
   const Sha1Digest digest = sha1.Finish();
-  return Base64Encode(absl::string_view(
-      reinterpret_cast<const char*>(digest.data()), digest.size()));
+  return Base64Encode(
+      absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 bool IsValidClientKey(absl::string_view key) {

@@ -20,8 +20,7 @@
 namespace ringnet::codec::websocket {
 
 // The GUID RFC 6455 appends to Sec-WebSocket-Key.
-inline constexpr absl::string_view kWebSocketGuid =
-    "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+inline constexpr absl::string_view kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 // The only protocol version there is (RFC 6455 section 4.1).
 inline constexpr absl::string_view kWebSocketVersion = "13";

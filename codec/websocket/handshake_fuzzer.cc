@@ -53,8 +53,8 @@ void CheckAccepted(absl::string_view input, const UpgradeRequest& request,
   Check(absl::StartsWith(request.path, "/"));
   const absl::string_view head = input.substr(0, request.header_bytes);
   Check(ParseUpgradeRequest(head, options.limits).request.key == request.key);
-  Check(ParseUpgradeRequest(head.substr(0, head.size() - 1), options.limits)
-            .outcome == UpgradeRequestParse::Outcome::kNeedMore);
+  Check(ParseUpgradeRequest(head.substr(0, head.size() - 1), options.limits).outcome ==
+        UpgradeRequestParse::Outcome::kNeedMore);
   ServerHandshake h = BuildUpgradeResponse(request, options);
   if (h.outcome != ServerHandshake::Outcome::kAccepted) {
     Check(h.status == 403);
@@ -78,8 +78,8 @@ void FuzzServer(absl::string_view input) {
     case UpgradeRequestParse::Outcome::kRejected: {
       const int s = parse.rejection.status;
       Check(s == 400 || s == 405 || s == 426 || s == 431);
-      Check(absl::StartsWith(BuildErrorResponse(parse.rejection),
-                             absl::StrCat("HTTP/1.1 ", s, " ")));
+      Check(
+          absl::StartsWith(BuildErrorResponse(parse.rejection), absl::StrCat("HTTP/1.1 ", s, " ")));
       break;
     }
     case UpgradeRequestParse::Outcome::kRequest:
@@ -89,8 +89,8 @@ void FuzzServer(absl::string_view input) {
 }
 
 void FuzzClient(absl::string_view input) {
-  absl::StatusOr<UpgradeResponse> response = ValidateUpgradeResponse(
-      input, "dGhlIHNhbXBsZSBub25jZQ==", {"chat", "superchat"});
+  absl::StatusOr<UpgradeResponse> response =
+      ValidateUpgradeResponse(input, "dGhlIHNhbXBsZSBub25jZQ==", {"chat", "superchat"});
   if (response.ok() && response->complete) {
     Check(response->header_bytes <= input.size());
     Check(response->subprotocol.empty() || response->subprotocol == "chat" ||
@@ -102,8 +102,7 @@ void FuzzUrl(absl::string_view input) {
   absl::StatusOr<WsUrl> url = ParseWsUrl(input);
   if (!url.ok()) return;
   Check(url->port != 0 && absl::StartsWith(url->path, "/"));
-  absl::StatusOr<WsUrl> again =
-      ParseWsUrl(absl::StrCat("ws://", url->HostHeader(), url->path));
+  absl::StatusOr<WsUrl> again = ParseWsUrl(absl::StrCat("ws://", url->HostHeader(), url->path));
   Check(again.ok() && again->host == url->host && again->port == url->port &&
         again->path == url->path && again->ipv6 == url->ipv6);
 }

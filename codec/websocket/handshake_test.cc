@@ -9,10 +9,8 @@ namespace {
 // 06 cf 38 59 45 b2 be c4 ea, which base64-encodes to
 // "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".
 TEST(HandshakeTest, RfcSampleAcceptKey) {
-  EXPECT_EQ(ComputeAcceptKey("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-  EXPECT_EQ(ComputeAcceptKey("x3JJHMbDL1EzLkh9GBhXDw=="),
-            "HSmrc0sMlYUkAGmm5OPpG2HaGWk=");
+  EXPECT_EQ(ComputeAcceptKey("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  EXPECT_EQ(ComputeAcceptKey("x3JJHMbDL1EzLkh9GBhXDw=="), "HSmrc0sMlYUkAGmm5OPpG2HaGWk=");
 }
 
 TEST(HandshakeTest, ClientKeyMustBeBase64OfSixteenBytes) {

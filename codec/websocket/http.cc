@@ -39,10 +39,8 @@ bool IsValueChar(char c) {
 }
 
 absl::string_view TrimWhitespace(absl::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
 
@@ -51,15 +49,13 @@ absl::StatusOr<HttpField> ParseField(absl::string_view line) {
   if (colon == absl::string_view::npos) {
     return absl::InvalidArgumentError("websocket: header line without a colon");
   }
-  HttpField field{line.substr(0, colon),
-                  TrimWhitespace(line.substr(colon + 1))};
+  HttpField field{line.substr(0, colon), TrimWhitespace(line.substr(colon + 1))};
   if (!IsToken(field.name)) {
     return absl::InvalidArgumentError("websocket: malformed header name");
   }
   for (char c : field.value) {
     if (!IsValueChar(c)) {
-      return absl::InvalidArgumentError(
-          "websocket: control character in a header value");
+      return absl::InvalidArgumentError("websocket: control character in a header value");
     }
   }
   return field;
@@ -67,8 +63,8 @@ absl::StatusOr<HttpField> ParseField(absl::string_view line) {
 
 // "HTTP/1.1" up to "HTTP/1.9".
 bool IsHttp11OrLater(absl::string_view version) {
-  return version.size() == 8 && absl::StartsWith(version, "HTTP/1.") &&
-         version[7] >= '1' && version[7] <= '9';
+  return version.size() == 8 && absl::StartsWith(version, "HTTP/1.") && version[7] >= '1' &&
+         version[7] <= '9';
 }
 
 }  // namespace
@@ -83,8 +79,7 @@ std::vector<absl::string_view> HttpHead::Values(absl::string_view name) const {
 
 size_t HttpHead::Count(absl::string_view name) const {
   size_t n = 0;
-  for (const HttpField& f : fields)
-    n += absl::EqualsIgnoreCase(f.name, name) ? 1 : 0;
+  for (const HttpField& f : fields) n += absl::EqualsIgnoreCase(f.name, name) ? 1 : 0;
   return n;
 }
 
@@ -93,18 +88,15 @@ size_t FindHeadEnd(absl::string_view buffered) {
   return pos == absl::string_view::npos ? 0 : pos + 4;
 }
 
-HeadSearch FindHead(absl::string_view buffered, size_t max_bytes,
-                    size_t* length) {
+HeadSearch FindHead(absl::string_view buffered, size_t max_bytes, size_t* length) {
   *length = FindHeadEnd(buffered.substr(0, max_bytes));
   if (*length > 0) return HeadSearch::kComplete;
-  return buffered.size() >= max_bytes ? HeadSearch::kTooLarge
-                                      : HeadSearch::kIncomplete;
+  return buffered.size() >= max_bytes ? HeadSearch::kTooLarge : HeadSearch::kIncomplete;
 }
 
 absl::StatusOr<RequestLine> ParseRequestLine(absl::string_view line) {
   const size_t sp1 = line.find(' ');
-  const size_t sp2 =
-      sp1 == absl::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  const size_t sp2 = sp1 == absl::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
   if (sp2 == absl::string_view::npos) {
     return absl::InvalidArgumentError("websocket: malformed HTTP request line");
   }
@@ -114,8 +106,7 @@ absl::StatusOr<RequestLine> ParseRequestLine(absl::string_view line) {
   }
   for (char c : parsed.target) {
     if (c <= 0x20 || c >= 0x7F) {
-      return absl::InvalidArgumentError(
-          "websocket: malformed HTTP request target");
+      return absl::InvalidArgumentError("websocket: malformed HTTP request target");
     }
   }
   if (!IsHttp11OrLater(line.substr(sp2 + 1))) {
@@ -127,16 +118,14 @@ absl::StatusOr<RequestLine> ParseRequestLine(absl::string_view line) {
 absl::StatusOr<StatusLine> ParseStatusLine(absl::string_view line) {
   // HTTP/1.1 SP 3DIGIT SP reason-phrase; a missing phrase and its space are
   // tolerated.
-  if (line.size() < 12 || !IsHttp11OrLater(line.substr(0, 8)) ||
-      line[8] != ' ' || (line.size() > 12 && line[12] != ' ')) {
-    return absl::InvalidArgumentError(
-        "websocket: malformed HTTP/1.1 status line");
+  if (line.size() < 12 || !IsHttp11OrLater(line.substr(0, 8)) || line[8] != ' ' ||
+      (line.size() > 12 && line[12] != ' ')) {
+    return absl::InvalidArgumentError("websocket: malformed HTTP/1.1 status line");
   }
   StatusLine parsed;
   for (size_t i = 9; i < 12; ++i) {
     if (!absl::ascii_isdigit(static_cast<unsigned char>(line[i]))) {
-      return absl::InvalidArgumentError(
-          "websocket: malformed HTTP/1.1 status line");
+      return absl::InvalidArgumentError("websocket: malformed HTTP/1.1 status line");
     }
     parsed.status = parsed.status * 10 + (line[i] - '0');
   }
@@ -146,8 +135,7 @@ absl::StatusOr<StatusLine> ParseStatusLine(absl::string_view line) {
 
 absl::StatusOr<HttpHead> ParseHead(absl::string_view head, size_t max_fields) {
   if (!absl::EndsWith(head, "\r\n\r\n")) {
-    return absl::InvalidArgumentError(
-        "websocket: HTTP head does not end with CRLF CRLF");
+    return absl::InvalidArgumentError("websocket: HTTP head does not end with CRLF CRLF");
   }
   head.remove_suffix(2);  // each line now ends with CRLF
   HttpHead parsed;
@@ -156,10 +144,8 @@ absl::StatusOr<HttpHead> ParseHead(absl::string_view head, size_t max_fields) {
     const size_t eol = head.find("\r\n");
     const absl::string_view line = head.substr(0, eol);
     head.remove_prefix(eol + 2);
-    if (line.find('\n') != absl::string_view::npos ||
-        line.find('\r') != absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          "websocket: bare CR or LF in HTTP head");
+    if (line.find('\n') != absl::string_view::npos || line.find('\r') != absl::string_view::npos) {
+      return absl::InvalidArgumentError("websocket: bare CR or LF in HTTP head");
     }
     if (first) {
       parsed.start_line = line;
@@ -167,8 +153,7 @@ absl::StatusOr<HttpHead> ParseHead(absl::string_view head, size_t max_fields) {
       continue;
     }
     if (line.empty() || line.front() == ' ' || line.front() == '\t') {
-      return absl::InvalidArgumentError(
-          "websocket: obsolete header line folding");
+      return absl::InvalidArgumentError("websocket: obsolete header line folding");
     }
     if (parsed.fields.size() == max_fields) {
       return absl::ResourceExhaustedError(
@@ -212,8 +197,7 @@ std::vector<absl::string_view> SplitList(absl::string_view value) {
   return elements;
 }
 
-bool ListContainsToken(const std::vector<absl::string_view>& values,
-                       absl::string_view token) {
+bool ListContainsToken(const std::vector<absl::string_view>& values, absl::string_view token) {
   for (absl::string_view value : values) {
     for (absl::string_view element : SplitList(value)) {
       if (absl::EqualsIgnoreCase(element, token)) return true;

@@ -54,8 +54,7 @@ enum class HeadSearch { kIncomplete, kComplete, kTooLarge };
 // Looks for a head of at most `max_bytes` at the start of `buffered`:
 // kComplete (its length in `*length`), kIncomplete (no CRLF CRLF yet, fewer
 // than `max_bytes` read) or kTooLarge.
-HeadSearch FindHead(absl::string_view buffered, size_t max_bytes,
-                    size_t* length);
+HeadSearch FindHead(absl::string_view buffered, size_t max_bytes, size_t* length);
 
 // "GET /chat HTTP/1.1"
 struct RequestLine {
@@ -88,8 +87,7 @@ std::vector<absl::string_view> SplitList(absl::string_view value);
 
 // True if any of the lists in `values` holds `token`, compared
 // case-insensitively.
-bool ListContainsToken(const std::vector<absl::string_view>& values,
-                       absl::string_view token);
+bool ListContainsToken(const std::vector<absl::string_view>& values, absl::string_view token);
 
 }  // namespace ringnet::codec::websocket
 

@@ -26,8 +26,8 @@ TEST(MaskTest, MatchesBytewiseReferenceForEveryLengthOffsetAndAlignment) {
         std::string expected = buffer;
         ReferenceMask(expected.data() + misalign, len, key, offset);
         size_t next = ApplyMask(buffer.data() + misalign, len, key, offset);
-        ASSERT_EQ(buffer, expected) << "len=" << len << " offset=" << offset
-                                    << " misalign=" << misalign;
+        ASSERT_EQ(buffer, expected)
+            << "len=" << len << " offset=" << offset << " misalign=" << misalign;
         EXPECT_EQ(next, (offset + len) % 4);
       }
     }
@@ -37,8 +37,7 @@ TEST(MaskTest, MatchesBytewiseReferenceForEveryLengthOffsetAndAlignment) {
 TEST(MaskTest, OnlyOffsetModuloFourMatters) {
   const MaskKey key = {1, 2, 3, 4};
   std::string a = Pattern(40), b = Pattern(40);
-  EXPECT_EQ(ApplyMask(a.data(), a.size(), key, 2),
-            ApplyMask(b.data(), b.size(), key, 6));
+  EXPECT_EQ(ApplyMask(a.data(), a.size(), key, 2), ApplyMask(b.data(), b.size(), key, 6));
   EXPECT_EQ(a, b);
 }
 

@@ -60,12 +60,12 @@ bool FirstBytesOk(uint8_t byte0, uint8_t byte1, Role role, bool in_message) {
 
 // The error for first bytes that fail `FirstBytesOk`, checked in a fixed
 // order so that every split of the input reports the same one.
-ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD absl::Status FirstBytesError(
-    uint8_t byte0, uint8_t byte1, Role role, bool in_message) {
+ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD absl::Status FirstBytesError(uint8_t byte0,
+                                                                         uint8_t byte1, Role role,
+                                                                         bool in_message) {
   const uint8_t opcode = byte0 & kOpcodeBits;
   if (byte0 & kRsvBits) {
-    return ProtocolError(absl::StrCat("reserved bits RSV1-3 set (0x",
-                                      absl::Hex(byte0 & kRsvBits),
+    return ProtocolError(absl::StrCat("reserved bits RSV1-3 set (0x", absl::Hex(byte0 & kRsvBits),
                                       ") without a negotiated extension"));
   }
   if (!IsKnownOpcode(opcode)) {
@@ -73,8 +73,7 @@ ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD absl::Status FirstBytesError(
   }
   const Opcode op = static_cast<Opcode>(opcode);
   if (IsControlOpcode(op) && !(byte0 & kFinBit)) {
-    return ProtocolError(
-        absl::StrCat(OpcodeName(op), " frame is fragmented (FIN not set)"));
+    return ProtocolError(absl::StrCat(OpcodeName(op), " frame is fragmented (FIN not set)"));
   }
   const bool masked = byte1 & kMaskBit;
   if (role == Role::kServer && !masked) {
@@ -87,14 +86,12 @@ ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD absl::Status FirstBytesError(
     return ProtocolError("continuation frame without a message in progress");
   }
   return ProtocolError(
-      absl::StrCat("new ", OpcodeName(op),
-                   " frame while a fragmented message is in progress"));
+      absl::StrCat("new ", OpcodeName(op), " frame while a fragmented message is in progress"));
 }
 
 // Whether a frame's length passes every check (see `LengthError`); `before`
 // is the size of the message's earlier fragments.
-bool LengthOk(uint64_t length, uint8_t len7, bool control, uint64_t before,
-              uint64_t max) {
+bool LengthOk(uint64_t length, uint8_t len7, bool control, uint64_t before, uint64_t max) {
   if (len7 == 126 && length < 126) return false;
   if (len7 == 127 && (length > (uint64_t{1} << 63) - 1 || length <= 0xFFFF)) {
     return false;
@@ -103,42 +100,35 @@ bool LengthOk(uint64_t length, uint8_t len7, bool control, uint64_t before,
   return length <= max && before <= max - length;
 }
 
-ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD absl::Status LengthError(
-    uint64_t length, uint8_t len7, bool control, uint64_t before,
-    uint64_t max) {
+ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD absl::Status LengthError(uint64_t length, uint8_t len7,
+                                                                     bool control, uint64_t before,
+                                                                     uint64_t max) {
   if (len7 == 126 && length < 126) {
-    return ProtocolError(
-        absl::StrCat("16-bit length ", length, " is not minimally encoded"));
+    return ProtocolError(absl::StrCat("16-bit length ", length, " is not minimally encoded"));
   }
   if (len7 == 127 && (length >> 63) != 0) {
     return ProtocolError("64-bit length has its most significant bit set");
   }
   if (len7 == 127 && length <= 0xFFFF) {
-    return ProtocolError(
-        absl::StrCat("64-bit length ", length, " is not minimally encoded"));
+    return ProtocolError(absl::StrCat("64-bit length ", length, " is not minimally encoded"));
   }
   if (control && length > kMaxControlPayloadBytes) {
-    return ProtocolError(absl::StrCat("control frame payload of ", length,
-                                      " bytes exceeds 125"));
+    return ProtocolError(absl::StrCat("control frame payload of ", length, " bytes exceeds 125"));
   }
-  const uint64_t total =
-      before + length < before ? UINT64_MAX : before + length;
-  return MessageTooBigError(
-      absl::StrCat(before == 0 ? "message of " : "message of at least ", total,
-                   " bytes exceeds the maximum of ", max));
+  const uint64_t total = before + length < before ? UINT64_MAX : before + length;
+  return MessageTooBigError(absl::StrCat(before == 0 ? "message of " : "message of at least ",
+                                         total, " bytes exceeds the maximum of ", max));
 }
 
 }  // namespace
 
-MessageParser::MessageParser(const ParserOptions& options)
-    : options_(options) {}
+MessageParser::MessageParser(const ParserOptions& options) : options_(options) {}
 
 absl::Status MessageParser::Feed(absl::Span<char> input, Callback on_message) {
   char* p = input.data();
   char* const end = p + input.size();
   while (state_ != State::kFailed) {
-    if (state_ == State::kClosed)
-      return absl::OkStatus();  // nothing follows a close
+    if (state_ == State::kClosed) return absl::OkStatus();  // nothing follows a close
     if (state_ == State::kHeader) {
       if (p == end) break;
       if (char* next = ReadSmallMessage(p, end, on_message)) {
@@ -167,8 +157,7 @@ char* MessageParser::ReadSmallMessage(char* p, char* end, Callback on_message) {
   const uint8_t opcode = byte0 & kOpcodeBits;
   const uint8_t len7 = byte1 & kLen7Bits;
   if ((byte0 & kFinBit) == 0 || (opcode != 1 && opcode != 2) || len7 >= 126 ||
-      len7 > options_.max_message_size ||
-      !FirstBytesOk(byte0, byte1, options_.role, in_message_)) {
+      len7 > options_.max_message_size || !FirstBytesOk(byte0, byte1, options_.role, in_message_)) {
     return nullptr;
   }
   const size_t header = (byte1 & kMaskBit) ? 6 : 2;
@@ -209,8 +198,7 @@ char* MessageParser::ReadHeader(char* p, char* end) {
   }
   while (p < end) {
     size_t size = header_len_ < 2 ? 2 : HeaderSize(header_[1]);
-    const size_t take =
-        std::min(size - header_len_, static_cast<size_t>(end - p));
+    const size_t take = std::min(size - header_len_, static_cast<size_t>(end - p));
     std::memcpy(header_ + header_len_, p, take);
     const bool had_first_bytes = header_len_ >= 2;
     header_len_ += take;
@@ -229,8 +217,7 @@ char* MessageParser::ReadHeader(char* p, char* end) {
 
 // The checks the first two header bytes allow, made as soon as they arrive.
 bool MessageParser::CheckFirstBytes(uint8_t byte0, uint8_t byte1) {
-  if (ABSL_PREDICT_TRUE(
-          FirstBytesOk(byte0, byte1, options_.role, in_message_))) {
+  if (ABSL_PREDICT_TRUE(FirstBytesOk(byte0, byte1, options_.role, in_message_))) {
     return true;
   }
   Fail(FirstBytesError(byte0, byte1, options_.role, in_message_));
@@ -276,8 +263,7 @@ bool MessageParser::StartFrame(const unsigned char* header) {
 bool MessageParser::CheckLength(uint64_t length, uint8_t len7) {
   const bool control = IsControlOpcode(opcode_);
   const uint64_t before = control ? 0 : message_size_;
-  if (ABSL_PREDICT_TRUE(
-          LengthOk(length, len7, control, before, options_.max_message_size))) {
+  if (ABSL_PREDICT_TRUE(LengthOk(length, len7, control, before, options_.max_message_size))) {
     return true;
   }
   Fail(LengthError(length, len7, control, before, options_.max_message_size));
@@ -285,8 +271,8 @@ bool MessageParser::CheckLength(uint64_t length, uint8_t len7) {
 }
 
 char* MessageParser::ReadPayload(char* p, char* end, Callback on_message) {
-  const size_t n = static_cast<size_t>(
-      std::min<uint64_t>(remaining_, static_cast<uint64_t>(end - p)));
+  const size_t n =
+      static_cast<size_t>(std::min<uint64_t>(remaining_, static_cast<uint64_t>(end - p)));
   if (masked_) mask_offset_ = ApplyMask(p, n, key_, mask_offset_);
   remaining_ -= n;
   if (IsControlOpcode(opcode_)) {
@@ -306,8 +292,7 @@ void MessageParser::ReadControlPayload(char* p, size_t n, Callback on_message) {
   }
   std::memcpy(control_ + control_len_, p, n);
   control_len_ += n;
-  if (remaining_ == 0)
-    DeliverControl(absl::string_view(control_, control_len_), on_message);
+  if (remaining_ == 0) DeliverControl(absl::string_view(control_, control_len_), on_message);
 }
 
 void MessageParser::ReadDataPayload(char* p, size_t n, Callback on_message) {
@@ -324,13 +309,11 @@ void MessageParser::ReadDataPayload(char* p, size_t n, Callback on_message) {
   }
   BufferData(p, n);
   if (remaining_ == 0 && fin_) {
-    DeliverData(absl::string_view(message_.data(), message_.size()),
-                on_message);
+    DeliverData(absl::string_view(message_.data(), message_.size()), on_message);
   }
 }
 
-void MessageParser::DeliverControl(absl::string_view payload,
-                                   Callback on_message) {
+void MessageParser::DeliverControl(absl::string_view payload, Callback on_message) {
   Message message;
   message.type = opcode_;
   message.payload = payload;
@@ -351,8 +334,7 @@ void MessageParser::DeliverControl(absl::string_view payload,
   }
 }
 
-void MessageParser::DeliverData(absl::string_view payload,
-                                Callback on_message) {
+void MessageParser::DeliverData(absl::string_view payload, Callback on_message) {
   if (message_type_ == Opcode::kText && !utf8_.Finish()) {
     Fail(InvalidPayloadError("text message ends inside a UTF-8 sequence"));
     return;
@@ -376,8 +358,8 @@ void MessageParser::BufferData(const char* p, size_t n) {
   const size_t needed = message_.size() + n;
   if (needed > message_.capacity()) {
     const uint64_t doubled = uint64_t{2} * message_.capacity();
-    message_.reserve(static_cast<size_t>(
-        std::max<uint64_t>(needed, std::min(doubled, message_size_))));
+    message_.reserve(
+        static_cast<size_t>(std::max<uint64_t>(needed, std::min(doubled, message_size_))));
   }
   message_.insert(message_.end(), p, p + n);
 }

@@ -89,8 +89,7 @@ class MessageParser {
   // every message it completes, in order. Returns the first error, after which
   // the parser stays failed; messages completed before the error have been
   // delivered. `on_message` must not call `Feed`.
-  absl::Status Feed(absl::Span<char> input,
-                    absl::FunctionRef<void(const Message&)> on_message);
+  absl::Status Feed(absl::Span<char> input, absl::FunctionRef<void(const Message&)> on_message);
 
   // OK, or the error that failed the parser.
   const absl::Status& status() const { return status_; }

@@ -42,23 +42,20 @@ Result Parse(std::string bytes, size_t chunk, ParserOptions options = {}) {
   if (chunk == 0) chunk = bytes.size() + 1;
   for (size_t pos = 0; pos < bytes.size() || pos == 0; pos += chunk) {
     const size_t n = std::min(chunk, bytes.size() - pos);
-    result.status =
-        parser.Feed(absl::MakeSpan(bytes.data() + pos, n), on_message);
+    result.status = parser.Feed(absl::MakeSpan(bytes.data() + pos, n), on_message);
     if (bytes.empty()) break;
   }
   return result;
 }
 
-Result ParseServer(const std::string& bytes, size_t chunk = 0,
-                   uint64_t max = 16 << 20) {
+Result ParseServer(const std::string& bytes, size_t chunk = 0, uint64_t max = 16 << 20) {
   return Parse(bytes, chunk, {.role = Role::kServer, .max_message_size = max});
 }
 
 void ExpectProtocolError(const Result& r, absl::string_view fragment) {
   EXPECT_EQ(r.status.code(), absl::StatusCode::kInvalidArgument) << r.status;
   EXPECT_EQ(CloseCodeFor(r.status), kCloseProtocolError);
-  EXPECT_NE(r.status.message().find(fragment), absl::string_view::npos)
-      << r.status;
+  EXPECT_NE(r.status.message().find(fragment), absl::string_view::npos) << r.status;
 }
 
 TEST(MessageParserTest, RfcExamples) {
@@ -96,26 +93,21 @@ TEST(MessageParserTest, TwoWaySplitAtEveryPosition) {
     MessageParser parser;
     std::vector<Got> got;
     auto on_message = [&](const Message& m) {
-      got.push_back({m.type, std::string(m.payload),
-                     m.type == Opcode::kClose ? m.close.code : uint16_t{0}});
+      got.push_back(
+          {m.type, std::string(m.payload), m.type == Opcode::kClose ? m.close.code : uint16_t{0}});
     };
+    ASSERT_TRUE(parser.Feed(absl::MakeSpan(bytes.data(), split), on_message).ok());
     ASSERT_TRUE(
-        parser.Feed(absl::MakeSpan(bytes.data(), split), on_message).ok());
-    ASSERT_TRUE(
-        parser
-            .Feed(absl::MakeSpan(bytes.data() + split, bytes.size() - split),
-                  on_message)
-            .ok());
+        parser.Feed(absl::MakeSpan(bytes.data() + split, bytes.size() - split), on_message).ok());
     ASSERT_EQ(got, whole.messages) << "split " << split;
   }
 }
 
 TEST(MessageParserTest, LargeFramesOneByteAtATime) {
-  std::string bytes =
-      ClientFrame(Opcode::kBinary, true, std::string(70000, 'b')) +
-      ClientFrame(Opcode::kText, false, std::string(300, 't')) +
-      ClientFrame(Opcode::kPing, true, "ping") +
-      ClientFrame(Opcode::kContinuation, true, "\xe2\x82\xac");
+  std::string bytes = ClientFrame(Opcode::kBinary, true, std::string(70000, 'b')) +
+                      ClientFrame(Opcode::kText, false, std::string(300, 't')) +
+                      ClientFrame(Opcode::kPing, true, "ping") +
+                      ClientFrame(Opcode::kContinuation, true, "\xe2\x82\xac");
   const Result whole = ParseServer(bytes);
   ASSERT_TRUE(whole.status.ok()) << whole.status;
   ASSERT_EQ(whole.messages.size(), 3u);
@@ -128,14 +120,13 @@ TEST(MessageParserTest, LargeFramesOneByteAtATime) {
 }
 
 TEST(MessageParserTest, WholeFrameIsDeliveredInPlace) {
-  std::string bytes = ClientFrame(Opcode::kBinary, true, "in place") +
-                      ClientFrame(Opcode::kPing, true, "ping too");
+  std::string bytes =
+      ClientFrame(Opcode::kBinary, true, "in place") + ClientFrame(Opcode::kPing, true, "ping too");
   MessageParser parser;
   std::vector<const char*> data;
   ASSERT_TRUE(
       parser
-          .Feed(absl::MakeSpan(bytes),
-                [&](const Message& m) { data.push_back(m.payload.data()); })
+          .Feed(absl::MakeSpan(bytes), [&](const Message& m) { data.push_back(m.payload.data()); })
           .ok());
   ASSERT_EQ(data.size(), 2u);
   EXPECT_EQ(data[0], bytes.data() + 6);
@@ -145,18 +136,16 @@ TEST(MessageParserTest, WholeFrameIsDeliveredInPlace) {
 }
 
 TEST(MessageParserTest, FragmentedMessageWithInterleavedControlFrames) {
-  const std::string bytes = ClientFrame(Opcode::kBinary, false, "one ") +
-                            ClientFrame(Opcode::kPing, true, "a") +
-                            ClientFrame(Opcode::kContinuation, false, "two ") +
-                            ClientFrame(Opcode::kPong, true, "b") +
-                            ClientFrame(Opcode::kContinuation, true, "three");
+  const std::string bytes =
+      ClientFrame(Opcode::kBinary, false, "one ") + ClientFrame(Opcode::kPing, true, "a") +
+      ClientFrame(Opcode::kContinuation, false, "two ") + ClientFrame(Opcode::kPong, true, "b") +
+      ClientFrame(Opcode::kContinuation, true, "three");
   for (size_t chunk : {0, 1, 3, 7}) {
     const Result r = ParseServer(bytes, chunk);
     ASSERT_TRUE(r.status.ok()) << r.status;
-    EXPECT_EQ(r.messages,
-              std::vector<Got>({{Opcode::kPing, "a"},
-                                {Opcode::kPong, "b"},
-                                {Opcode::kBinary, "one two three"}}));
+    EXPECT_EQ(r.messages, std::vector<Got>({{Opcode::kPing, "a"},
+                                            {Opcode::kPong, "b"},
+                                            {Opcode::kBinary, "one two three"}}));
   }
 }
 
@@ -175,66 +164,52 @@ TEST(MessageParserTest, CloseBetweenFragmentsEndsTheStream) {
 }
 
 TEST(MessageParserTest, LengthsMustBeMinimallyEncoded) {
-  ExpectProtocolError(
-      ParseServer(RawFrame(0x82, 126, std::string("\0\x7d", 2), true, "")),
-      "16-bit length 125 is not minimally encoded");
-  EXPECT_TRUE(ParseServer(RawFrame(0x82, 126, std::string("\0\x7e", 2), true,
-                                   std::string(126, 'x')))
-                  .status.ok());
-  ExpectProtocolError(
-      ParseServer(RawFrame(0x82, 127, std::string("\0\0\0\0\0\0\xff\xff", 8),
-                           true, "")),
-      "64-bit length 65535 is not minimally encoded");
+  ExpectProtocolError(ParseServer(RawFrame(0x82, 126, std::string("\0\x7d", 2), true, "")),
+                      "16-bit length 125 is not minimally encoded");
   EXPECT_TRUE(
-      ParseServer(RawFrame(0x82, 127, std::string("\0\0\0\0\0\x01\0\0", 8),
-                           true, std::string(65536, 'x')))
+      ParseServer(RawFrame(0x82, 126, std::string("\0\x7e", 2), true, std::string(126, 'x')))
           .status.ok());
   ExpectProtocolError(
-      ParseServer(
-          RawFrame(0x82, 127, std::string("\x80\0\0\0\0\0\0\0", 8), true, "")),
+      ParseServer(RawFrame(0x82, 127, std::string("\0\0\0\0\0\0\xff\xff", 8), true, "")),
+      "64-bit length 65535 is not minimally encoded");
+  EXPECT_TRUE(ParseServer(RawFrame(0x82, 127, std::string("\0\0\0\0\0\x01\0\0", 8), true,
+                                   std::string(65536, 'x')))
+                  .status.ok());
+  ExpectProtocolError(
+      ParseServer(RawFrame(0x82, 127, std::string("\x80\0\0\0\0\0\0\0", 8), true, "")),
       "most significant bit");
 }
 
 TEST(MessageParserTest, MaskingDependsOnRole) {
   ExpectProtocolError(ParseServer(ServerFrame(Opcode::kText, true, "x")),
                       "client frame is not masked");
-  ExpectProtocolError(
-      Parse(ClientFrame(Opcode::kText, true, "x"), 0, {.role = Role::kClient}),
-      "server frame is masked");
-  EXPECT_TRUE(
-      Parse(ServerFrame(Opcode::kText, true, "x"), 0, {.role = Role::kClient})
-          .status.ok());
+  ExpectProtocolError(Parse(ClientFrame(Opcode::kText, true, "x"), 0, {.role = Role::kClient}),
+                      "server frame is masked");
+  EXPECT_TRUE(Parse(ServerFrame(Opcode::kText, true, "x"), 0, {.role = Role::kClient}).status.ok());
 }
 
 TEST(MessageParserTest, ContinuationRules) {
+  ExpectProtocolError(ParseServer(ClientFrame(Opcode::kContinuation, true, "x")),
+                      "continuation frame without a message in progress");
   ExpectProtocolError(
-      ParseServer(ClientFrame(Opcode::kContinuation, true, "x")),
-      "continuation frame without a message in progress");
-  ExpectProtocolError(
-      ParseServer(ClientFrame(Opcode::kText, false, "a") +
-                  ClientFrame(Opcode::kText, true, "b")),
+      ParseServer(ClientFrame(Opcode::kText, false, "a") + ClientFrame(Opcode::kText, true, "b")),
       "new text frame while a fragmented message is in progress");
   ExpectProtocolError(ParseServer(ClientFrame(Opcode::kBinary, false, "a") +
                                   ClientFrame(Opcode::kBinary, true, "b")),
                       "new binary frame");
   // After a complete message, a continuation is again unexpected.
-  ExpectProtocolError(
-      ParseServer(ClientFrame(Opcode::kText, true, "a") +
-                  ClientFrame(Opcode::kContinuation, true, "b")),
-      "continuation frame");
+  ExpectProtocolError(ParseServer(ClientFrame(Opcode::kText, true, "a") +
+                                  ClientFrame(Opcode::kContinuation, true, "b")),
+                      "continuation frame");
 }
 
 TEST(MessageParserTest, ControlFrameRules) {
-  const Result big =
-      ParseServer(ClientFrame(Opcode::kPing, true, std::string(126, 'x')));
-  EXPECT_EQ(big.status.message(),
-            "websocket: control frame payload of 126 bytes exceeds 125");
+  const Result big = ParseServer(ClientFrame(Opcode::kPing, true, std::string(126, 'x')));
+  EXPECT_EQ(big.status.message(), "websocket: control frame payload of 126 bytes exceeds 125");
   ExpectProtocolError(ParseServer(ClientFrame(Opcode::kPong, false, "")),
                       "pong frame is fragmented (FIN not set)");
-  ExpectProtocolError(ParseServer(ClientFrame(Opcode::kClose, false, "")),
-                      "close frame");
-  const Result max =
-      ParseServer(ClientFrame(Opcode::kPong, true, std::string(125, 'y')));
+  ExpectProtocolError(ParseServer(ClientFrame(Opcode::kClose, false, "")), "close frame");
+  const Result max = ParseServer(ClientFrame(Opcode::kPong, true, std::string(125, 'y')));
   ASSERT_TRUE(max.status.ok());
   EXPECT_EQ(max.messages[0].payload.size(), 125u);
 }
@@ -263,21 +238,18 @@ TEST(MessageParserTest, ErrorsAreReportedFromTheFirstTwoBytes) {
 TEST(MessageParserTest, ErrorsAreSticky) {
   MessageParser parser;
   std::string bad = ServerFrame(Opcode::kText, true, "unmasked");
-  const absl::Status first =
-      parser.Feed(absl::MakeSpan(bad), [](const Message&) {});
+  const absl::Status first = parser.Feed(absl::MakeSpan(bad), [](const Message&) {});
   ASSERT_FALSE(first.ok());
   std::string good = ClientFrame(Opcode::kText, true, "fine");
   int delivered = 0;
-  EXPECT_EQ(
-      parser.Feed(absl::MakeSpan(good), [&](const Message&) { ++delivered; }),
-      first);
+  EXPECT_EQ(parser.Feed(absl::MakeSpan(good), [&](const Message&) { ++delivered; }), first);
   EXPECT_EQ(parser.status(), first);
   EXPECT_EQ(delivered, 0);
 }
 
 TEST(MessageParserTest, MessagesBeforeAnErrorAreDelivered) {
-  const Result r = ParseServer(ClientFrame(Opcode::kText, true, "first") +
-                               RawFrame(0xC1, 0, "", true, ""));
+  const Result r =
+      ParseServer(ClientFrame(Opcode::kText, true, "first") + RawFrame(0xC1, 0, "", true, ""));
   EXPECT_FALSE(r.status.ok());
   EXPECT_EQ(r.messages, std::vector<Got>({{Opcode::kText, "first"}}));
 }

@@ -22,9 +22,8 @@ std::atomic<uint64_t> fork_generation{1};
 
 void RegisterForkHandler() {
   static const bool registered = [] {
-    pthread_atfork(nullptr, nullptr, [] {
-      fork_generation.fetch_add(1, std::memory_order_relaxed);
-    });
+    pthread_atfork(nullptr, nullptr,
+                   [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
     return true;
   }();
   (void)registered;
@@ -48,12 +47,11 @@ bool ReadUrandom(unsigned char* out, size_t len) {
 // address.
 void FillDegraded(unsigned char* out, size_t len) {
   static std::atomic<uint64_t> state{0};
-  uint64_t seed = static_cast<uint64_t>(
-      std::chrono::high_resolution_clock::now().time_since_epoch().count());
+  uint64_t seed =
+      static_cast<uint64_t>(std::chrono::high_resolution_clock::now().time_since_epoch().count());
   seed ^= reinterpret_cast<uintptr_t>(&seed);
   for (size_t i = 0; i < len; i += 8) {
-    uint64_t z = state.fetch_add(0x9E3779B97F4A7C15ull + seed,
-                                 std::memory_order_relaxed);
+    uint64_t z = state.fetch_add(0x9E3779B97F4A7C15ull + seed, std::memory_order_relaxed);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;
@@ -70,8 +68,7 @@ void FillFromKernel(unsigned char* out, size_t len) {
     done += static_cast<size_t>(n);
   }
   if (done == len) return;
-  if (!ReadUrandom(out + done, len - done))
-    FillDegraded(out + done, len - done);
+  if (!ReadUrandom(out + done, len - done)) FillDegraded(out + done, len - done);
 }
 
 struct Pool {

@@ -57,62 +57,48 @@ bool HasBody(const HttpHead& head) {
 // The checks on the upgrade fields; returns the status and reason of the first
 // that fails.
 std::optional<HttpRejection> CheckUpgradeFields(const HttpHead& head) {
-  if (head.Count("Host") != 1)
-    return HttpRejection{400, "websocket: missing or repeated Host"};
+  if (head.Count("Host") != 1) return HttpRejection{400, "websocket: missing or repeated Host"};
   if (!ListContainsToken(head.Values("Upgrade"), "websocket")) {
-    return HttpRejection{400,
-                         "websocket: Upgrade header does not name websocket"};
+    return HttpRejection{400, "websocket: Upgrade header does not name websocket"};
   }
   if (!ListContainsToken(head.Values("Connection"), "upgrade")) {
-    return HttpRejection{
-        400, "websocket: Connection header does not contain upgrade"};
+    return HttpRejection{400, "websocket: Connection header does not contain upgrade"};
   }
-  const std::vector<absl::string_view> versions =
-      head.Values("Sec-WebSocket-Version");
+  const std::vector<absl::string_view> versions = head.Values("Sec-WebSocket-Version");
   if (versions.size() != 1 || versions[0] != kWebSocketVersion) {
-    return HttpRejection{
-        426, "websocket: unsupported Sec-WebSocket-Version (13 required)"};
+    return HttpRejection{426, "websocket: unsupported Sec-WebSocket-Version (13 required)"};
   }
   const std::vector<absl::string_view> keys = head.Values("Sec-WebSocket-Key");
   if (keys.size() != 1 || !IsValidClientKey(keys[0])) {
-    return HttpRejection{400,
-                         "websocket: missing or malformed Sec-WebSocket-Key"};
+    return HttpRejection{400, "websocket: missing or malformed Sec-WebSocket-Key"};
   }
-  if (HasBody(head))
-    return HttpRejection{400, "websocket: upgrade request has a body"};
-  if (head.Count("Origin") > 1)
-    return HttpRejection{400, "websocket: repeated Origin"};
+  if (HasBody(head)) return HttpRejection{400, "websocket: upgrade request has a body"};
+  if (head.Count("Origin") > 1) return HttpRejection{400, "websocket: repeated Origin"};
   for (absl::string_view value : head.Values("Sec-WebSocket-Protocol")) {
     for (absl::string_view protocol : SplitList(value)) {
       if (!IsToken(protocol)) {
-        return HttpRejection{400,
-                             "websocket: malformed Sec-WebSocket-Protocol"};
+        return HttpRejection{400, "websocket: malformed Sec-WebSocket-Protocol"};
       }
     }
   }
   return std::nullopt;
 }
 
-UpgradeRequest MakeRequest(const RequestLine& line, const HttpHead& head,
-                           size_t header_bytes) {
+UpgradeRequest MakeRequest(const RequestLine& line, const HttpHead& head, size_t header_bytes) {
   UpgradeRequest request;
   request.method = std::string(line.method);
   request.path = std::string(line.target);
   request.host = std::string(head.Values("Host")[0]);
   request.key = std::string(head.Values("Sec-WebSocket-Key")[0]);
   request.version = std::string(kWebSocketVersion);
-  for (absl::string_view origin : head.Values("Origin"))
-    request.origin = std::string(origin);
+  for (absl::string_view origin : head.Values("Origin")) request.origin = std::string(origin);
   for (absl::string_view value : head.Values("Sec-WebSocket-Protocol")) {
-    for (absl::string_view p : SplitList(value))
-      request.protocols.emplace_back(p);
+    for (absl::string_view p : SplitList(value)) request.protocols.emplace_back(p);
   }
   for (absl::string_view value : head.Values("Sec-WebSocket-Extensions")) {
-    for (absl::string_view e : SplitList(value))
-      request.extensions.emplace_back(e);
+    for (absl::string_view e : SplitList(value)) request.extensions.emplace_back(e);
   }
-  for (const HttpField& f : head.fields)
-    request.headers.emplace_back(f.name, f.value);
+  for (const HttpField& f : head.fields) request.headers.emplace_back(f.name, f.value);
   request.header_bytes = header_bytes;
   return request;
 }
@@ -135,29 +121,25 @@ absl::string_view UpgradeRequest::Header(absl::string_view name) const {
   return {};
 }
 
-UpgradeRequestParse ParseUpgradeRequest(absl::string_view buffered,
-                                        const HandshakeLimits& limits) {
+UpgradeRequestParse ParseUpgradeRequest(absl::string_view buffered, const HandshakeLimits& limits) {
   size_t length = 0;
   switch (FindHead(buffered, limits.max_header_bytes, &length)) {
     case HeadSearch::kIncomplete:
       return {};
     case HeadSearch::kTooLarge:
-      return Reject(431, absl::StrCat("websocket: request head exceeds ",
-                                      limits.max_header_bytes, " bytes"));
+      return Reject(
+          431, absl::StrCat("websocket: request head exceeds ", limits.max_header_bytes, " bytes"));
     case HeadSearch::kComplete:
       break;
   }
-  absl::StatusOr<HttpHead> head =
-      ParseHead(buffered.substr(0, length), limits.max_header_fields);
+  absl::StatusOr<HttpHead> head = ParseHead(buffered.substr(0, length), limits.max_header_fields);
   if (!head.ok()) {
-    const bool too_many =
-        head.status().code() == absl::StatusCode::kResourceExhausted;
+    const bool too_many = head.status().code() == absl::StatusCode::kResourceExhausted;
     return Reject(too_many ? 431 : 400, head.status().message());
   }
   absl::StatusOr<RequestLine> line = ParseRequestLine(head->start_line);
   if (!line.ok()) return Reject(400, line.status().message());
-  if (line->method != "GET")
-    return Reject(405, "websocket: method must be GET");
+  if (line->method != "GET") return Reject(405, "websocket: method must be GET");
   if (!absl::StartsWith(line->target, "/")) {
     return Reject(400, "websocket: request target must start with '/'");
   }
@@ -170,8 +152,7 @@ UpgradeRequestParse ParseUpgradeRequest(absl::string_view buffered,
   return parse;
 }
 
-ServerHandshake BuildUpgradeResponse(const UpgradeRequest& request,
-                                     const UpgradeOptions& options) {
+ServerHandshake BuildUpgradeResponse(const UpgradeRequest& request, const UpgradeOptions& options) {
   if (options.check_origin && !options.check_origin(request.origin)) {
     ServerHandshake h = Rejected({403, "websocket: origin not allowed"});
     h.request = request;
@@ -181,21 +162,18 @@ ServerHandshake BuildUpgradeResponse(const UpgradeRequest& request,
   if (options.select_subprotocol && !request.protocols.empty()) {
     protocol = options.select_subprotocol(request.protocols);
   }
-  if (protocol.has_value() &&
-      std::find(request.protocols.begin(), request.protocols.end(),
-                *protocol) == request.protocols.end()) {
-    ServerHandshake h =
-        Rejected({500, "websocket: server chose a subprotocol not offered"});
+  if (protocol.has_value() && std::find(request.protocols.begin(), request.protocols.end(),
+                                        *protocol) == request.protocols.end()) {
+    ServerHandshake h = Rejected({500, "websocket: server chose a subprotocol not offered"});
     h.request = request;
     return h;
   }
   ServerHandshake h;
   h.outcome = ServerHandshake::Outcome::kAccepted;
   h.status = 101;
-  h.response = absl::StrCat(
-      "HTTP/1.1 101 Switching Protocols\r\n",
-      "Upgrade: websocket\r\nConnection: Upgrade\r\n",
-      "Sec-WebSocket-Accept: ", ComputeAcceptKey(request.key), "\r\n");
+  h.response = absl::StrCat("HTTP/1.1 101 Switching Protocols\r\n",
+                            "Upgrade: websocket\r\nConnection: Upgrade\r\n",
+                            "Sec-WebSocket-Accept: ", ComputeAcceptKey(request.key), "\r\n");
   if (protocol.has_value()) {
     h.subprotocol = *protocol;
     absl::StrAppend(&h.response, "Sec-WebSocket-Protocol: ", *protocol, "\r\n");
@@ -207,8 +185,8 @@ ServerHandshake BuildUpgradeResponse(const UpgradeRequest& request,
 
 std::string BuildErrorResponse(const HttpRejection& rejection) {
   const std::string body = absl::StrCat(rejection.reason, "\n");
-  std::string response = absl::StrCat("HTTP/1.1 ", rejection.status, " ",
-                                      StatusText(rejection.status), "\r\n");
+  std::string response =
+      absl::StrCat("HTTP/1.1 ", rejection.status, " ", StatusText(rejection.status), "\r\n");
   if (rejection.status == 426) {
     response +=
         "Connection: Upgrade, close\r\nUpgrade: "
@@ -218,13 +196,12 @@ std::string BuildErrorResponse(const HttpRejection& rejection) {
   }
   if (rejection.status == 405) response += "Allow: GET\r\n";
   absl::StrAppend(&response,
-                  "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ",
-                  body.size(), "\r\n\r\n", body);
+                  "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ", body.size(),
+                  "\r\n\r\n", body);
   return response;
 }
 
-ServerHandshake HandleUpgrade(absl::string_view buffered,
-                              const UpgradeOptions& options) {
+ServerHandshake HandleUpgrade(absl::string_view buffered, const UpgradeOptions& options) {
   UpgradeRequestParse parse = ParseUpgradeRequest(buffered, options.limits);
   switch (parse.outcome) {
     case Outcome::kNeedMore:

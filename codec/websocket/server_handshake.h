@@ -116,8 +116,7 @@ struct UpgradeOptions {
   // Called with the offered subprotocols when there are any; returns the one to
   // speak, or std::nullopt for none. Returning one that was not offered rejects
   // with 500.
-  std::function<std::optional<std::string>(
-      const std::vector<std::string>& offered)>
+  std::function<std::optional<std::string>(const std::vector<std::string>& offered)>
       select_subprotocol;
 };
 
@@ -139,8 +138,7 @@ struct ServerHandshake {
 
 // Runs the hooks on a parsed request and builds the 101 response, or a 403/500
 // rejection.
-ServerHandshake BuildUpgradeResponse(const UpgradeRequest& request,
-                                     const UpgradeOptions& options);
+ServerHandshake BuildUpgradeResponse(const UpgradeRequest& request, const UpgradeOptions& options);
 
 // The response refusing a request: status line, Connection: close, a short text
 // body, and the headers the status requires (Allow for 405; Upgrade and
@@ -149,8 +147,7 @@ std::string BuildErrorResponse(const HttpRejection& rejection);
 
 // `ParseUpgradeRequest` then, for a request, `BuildUpgradeResponse`; for a
 // rejection the error response.
-ServerHandshake HandleUpgrade(absl::string_view buffered,
-                              const UpgradeOptions& options);
+ServerHandshake HandleUpgrade(absl::string_view buffered, const UpgradeOptions& options);
 
 }  // namespace ringnet::codec::websocket
 

@@ -9,8 +9,7 @@ uint32_t Rotl(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
 
 }  // namespace
 
-Sha1::Sha1()
-    : state_{0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0} {}
+Sha1::Sha1() : state_{0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0} {}
 
 void Sha1::ProcessBlock(const uint8_t* block) {
   uint32_t w[80];
@@ -18,10 +17,8 @@ void Sha1::ProcessBlock(const uint8_t* block) {
     w[i] = (uint32_t{block[4 * i]} << 24) | (uint32_t{block[4 * i + 1]} << 16) |
            (uint32_t{block[4 * i + 2]} << 8) | uint32_t{block[4 * i + 3]};
   }
-  for (int i = 16; i < 80; ++i)
-    w[i] = Rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-  uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3],
-           e = state_[4];
+  for (int i = 16; i < 80; ++i) w[i] = Rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+  uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3], e = state_[4];
   for (int i = 0; i < 80; ++i) {
     uint32_t f, k;
     if (i < 20) {
@@ -75,13 +72,11 @@ Sha1Digest Sha1::Finish() {
   const uint64_t bit_length = total_bytes_ * 8;
   uint8_t padding[72] = {0x80};
   const size_t pad = (buffered_ < 56 ? 56 : 120) - buffered_;
-  for (int i = 0; i < 8; ++i)
-    padding[pad + i] = static_cast<uint8_t>(bit_length >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i) padding[pad + i] = static_cast<uint8_t>(bit_length >> (56 - 8 * i));
   Update(absl::string_view(reinterpret_cast<const char*>(padding), pad + 8));
   Sha1Digest digest;
   for (int i = 0; i < 5; ++i) {
-    for (int j = 0; j < 4; ++j)
-      digest[4 * i + j] = static_cast<uint8_t>(state_[i] >> (24 - 8 * j));
+    for (int j = 0; j < 4; ++j) digest[4 * i + j] = static_cast<uint8_t>(state_[i] >> (24 - 8 * j));
   }
   return digest;
 }

@@ -21,9 +21,8 @@ std::string Hex(const Sha1Digest& digest) {
 TEST(Sha1Test, StandardVectors) {
   EXPECT_EQ(Hex(Sha1Of("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
   EXPECT_EQ(Hex(Sha1Of("")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
-  EXPECT_EQ(
-      Hex(Sha1Of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
-      "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+  EXPECT_EQ(Hex(Sha1Of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+            "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
   EXPECT_EQ(Hex(Sha1Of("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklm"
                        "nhijklmnoijklmnopjkl"
                        "mnopqklmnopqrlmnopqrsmnopqrstnopqrstu")),
@@ -33,8 +32,7 @@ TEST(Sha1Test, StandardVectors) {
 }
 
 TEST(Sha1Test, OneMillionA) {
-  EXPECT_EQ(Hex(Sha1Of(std::string(1000000, 'a'))),
-            "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+  EXPECT_EQ(Hex(Sha1Of(std::string(1000000, 'a'))), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
   // The same, fed in uneven pieces.
   Sha1 hasher;
   size_t fed = 0;
@@ -63,12 +61,9 @@ TEST(Sha1Test, PaddingBoundaries) {
     for (char c : data) bytewise.Update(absl::string_view(&c, 1));
     EXPECT_EQ(bytewise.Finish(), Sha1Of(data)) << len;
   }
-  EXPECT_EQ(Hex(Sha1Of(std::string(55, 'a'))),
-            "c1c8bbdc22796e28c0e15163d20899b65621d65a");
-  EXPECT_EQ(Hex(Sha1Of(std::string(56, 'a'))),
-            "c2db330f6083854c99d4b5bfb6e8f29f201be699");
-  EXPECT_EQ(Hex(Sha1Of(std::string(64, 'a'))),
-            "0098ba824b5c16427bd7a1122a5a442a25ec644d");
+  EXPECT_EQ(Hex(Sha1Of(std::string(55, 'a'))), "c1c8bbdc22796e28c0e15163d20899b65621d65a");
+  EXPECT_EQ(Hex(Sha1Of(std::string(56, 'a'))), "c2db330f6083854c99d4b5bfb6e8f29f201be699");
+  EXPECT_EQ(Hex(Sha1Of(std::string(64, 'a'))), "0098ba824b5c16427bd7a1122a5a442a25ec644d");
 }
 
 }  // namespace

@@ -35,8 +35,7 @@ std::string ServerFrame(Opcode opcode, bool fin, absl::string_view payload);
 
 // A frame of raw header bytes and an optional mask: for lengths that are not
 // minimally encoded, RSV bits, unknown opcodes.
-std::string RawFrame(uint8_t byte0, uint8_t len7,
-                     absl::string_view extended_length, bool masked,
+std::string RawFrame(uint8_t byte0, uint8_t len7, absl::string_view extended_length, bool masked,
                      absl::string_view payload);
 
 // A stream of frames and the side that parses it.

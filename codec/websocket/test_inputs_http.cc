@@ -8,19 +8,17 @@ namespace {
 std::string Request(absl::string_view extra_fields,
                     absl::string_view first_line = "GET /chat HTTP/1.1",
                     absl::string_view version = "13") {
-  return absl::StrCat(
-      first_line, "\r\nHost: server.example.com\r\nUpgrade: websocket\r\n",
-      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
-      "Sec-WebSocket-Version: ", version, "\r\n", extra_fields, "\r\n");
+  return absl::StrCat(first_line, "\r\nHost: server.example.com\r\nUpgrade: websocket\r\n",
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+                      "Sec-WebSocket-Version: ", version, "\r\n", extra_fields, "\r\n");
 }
 
 }  // namespace
 
 std::vector<HttpSample> SampleUpgradeRequests() {
   return {
-      {"rfc_sample",
-       Request("Origin: http://example.com\r\nSec-WebSocket-Protocol: chat, "
-               "superchat\r\n")},
+      {"rfc_sample", Request("Origin: http://example.com\r\nSec-WebSocket-Protocol: chat, "
+                             "superchat\r\n")},
       {"browser",
        "GET /socket?room=1 HTTP/1.1\r\nhost: localhost:8080\r\nconnection: "
        "keep-alive, Upgrade\r\n"
@@ -31,10 +29,8 @@ std::vector<HttpSample> SampleUpgradeRequests() {
        "sec-websocket-extensions: permessage-deflate; "
        "client_max_window_bits\r\n\r\n"},
       {"repeated_protocol_headers",
-       Request(
-           "Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b, c\r\n")},
-      {"with_trailing_frame",
-       Request("") + "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"},
+       Request("Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b, c\r\n")},
+      {"with_trailing_frame", Request("") + "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"},
       {"incomplete", "GET /chat HTTP/1.1\r\nHost: a\r\n"},
       {"version_8", Request("", "GET /chat HTTP/1.1", "8")},
       {"post", Request("", "POST /chat HTTP/1.1")},
@@ -66,8 +62,7 @@ std::vector<HttpSample> SampleUpgradeResponses() {
        "Upgrade\r\n"
        "Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"},
       {"forbidden", "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"},
-      {"extension",
-       ok + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"},
+      {"extension", ok + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"},
   };
 }
 

@@ -15,13 +15,12 @@ absl::Status Invalid(absl::string_view what) {
 // RFC 3986 reg-name characters we accept: unreserved plus the sub-delimiters a
 // DNS name or IPv4 address could need.
 bool IsHostChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-         c == '.' || c == '_' || c == '~';
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~';
 }
 
 bool IsIpv6Char(char c) {
-  return absl::ascii_isxdigit(static_cast<unsigned char>(c)) || c == ':' ||
-         c == '.';
+  return absl::ascii_isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
 }
 
 // Path and query: visible ASCII except '#' (fragments are not allowed in
@@ -29,17 +28,14 @@ bool IsIpv6Char(char c) {
 absl::Status CheckResource(absl::string_view resource) {
   for (char c : resource) {
     const unsigned char u = static_cast<unsigned char>(c);
-    if (c == '#')
-      return Invalid("has a fragment (not allowed in WebSocket URIs)");
-    if (u <= 0x20 || u >= 0x7F)
-      return Invalid("has a space or control character");
+    if (c == '#') return Invalid("has a fragment (not allowed in WebSocket URIs)");
+    if (u <= 0x20 || u >= 0x7F) return Invalid("has a space or control character");
   }
   return absl::OkStatus();
 }
 
 absl::Status ParsePort(absl::string_view digits, uint16_t* port) {
-  if (digits.empty() || digits.size() > 5)
-    return Invalid("has a malformed port");
+  if (digits.empty() || digits.size() > 5) return Invalid("has a malformed port");
   uint32_t value = 0;
   for (char c : digits) {
     if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
@@ -54,12 +50,10 @@ absl::Status ParsePort(absl::string_view digits, uint16_t* port) {
 
 // Parses "host", "host:port", "[v6]" or "[v6]:port".
 absl::Status ParseAuthority(absl::string_view authority, WsUrl* url) {
-  if (authority.find('@') != absl::string_view::npos)
-    return Invalid("has user info");
+  if (authority.find('@') != absl::string_view::npos) return Invalid("has user info");
   if (absl::StartsWith(authority, "[")) {
     const size_t close = authority.find(']');
-    if (close == absl::string_view::npos)
-      return Invalid("has an unterminated IPv6 literal");
+    if (close == absl::string_view::npos) return Invalid("has an unterminated IPv6 literal");
     const absl::string_view literal = authority.substr(1, close - 1);
     if (literal.find(':') == absl::string_view::npos)
       return Invalid("has a malformed IPv6 literal");
@@ -98,8 +92,7 @@ absl::StatusOr<WsUrl> ParseWsUrl(absl::string_view url) {
   if (absl::StartsWithIgnoreCase(url, kWss)) {
     return absl::UnimplementedError("websocket: wss:// (TLS) is not supported");
   }
-  if (!absl::StartsWithIgnoreCase(url, kWs))
-    return Invalid("scheme must be ws://");
+  if (!absl::StartsWithIgnoreCase(url, kWs)) return Invalid("scheme must be ws://");
   url.remove_prefix(kWs.size());
   const size_t end = url.find_first_of("/?#");
   WsUrl parsed;
@@ -109,8 +102,8 @@ absl::StatusOr<WsUrl> ParseWsUrl(absl::string_view url) {
       end == absl::string_view::npos ? absl::string_view() : url.substr(end);
   status = CheckResource(resource);
   if (!status.ok()) return status;
-  parsed.path = absl::StartsWith(resource, "/") ? std::string(resource)
-                                                : absl::StrCat("/", resource);
+  parsed.path =
+      absl::StartsWith(resource, "/") ? std::string(resource) : absl::StrCat("/", resource);
   return parsed;
 }
 

@@ -16,8 +16,7 @@ TEST(UrlTest, Defaults) {
 }
 
 TEST(UrlTest, PortPathAndQuery) {
-  absl::StatusOr<WsUrl> url =
-      ParseWsUrl("WS://127.0.0.1:8080/chat/room?id=1&x=%20");
+  absl::StatusOr<WsUrl> url = ParseWsUrl("WS://127.0.0.1:8080/chat/room?id=1&x=%20");
   ASSERT_TRUE(url.ok()) << url.status();
   EXPECT_EQ(url->host, "127.0.0.1");
   EXPECT_EQ(url->port, 8080);
@@ -43,38 +42,18 @@ TEST(UrlTest, Ipv6Literals) {
 }
 
 TEST(UrlTest, WssIsUnimplemented) {
-  EXPECT_EQ(ParseWsUrl("wss://example.com/").status().code(),
-            absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(ParseWsUrl("WSS://example.com/").status().code(),
-            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(ParseWsUrl("wss://example.com/").status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(ParseWsUrl("WSS://example.com/").status().code(), absl::StatusCode::kUnimplemented);
 }
 
 TEST(UrlTest, Invalid) {
-  for (const char* bad : {"",
-                          "http://a/",
-                          "ws:/a",
-                          "ws://",
-                          "ws:///path",
-                          "ws://:80/",
-                          "ws://a:/",
-                          "ws://a:0/",
-                          "ws://a:65536/",
-                          "ws://a:99999999/",
-                          "ws://a:8x/",
-                          "ws://user@a/",
-                          "ws://a/#frag",
-                          "ws://a/b c",
-                          "ws://a/\x01",
-                          "ws://[::1/",
-                          "ws://[]/",
-                          "ws://[1.2.3.4]/",
-                          "ws://[::1]x/",
-                          "ws://[::g]/",
-                          "ws://a b/",
-                          "ws://a%41/"}) {
-    EXPECT_EQ(ParseWsUrl(bad).status().code(),
-              absl::StatusCode::kInvalidArgument)
-        << bad;
+  for (const char* bad :
+       {"",           "http://a/",    "ws:/a",           "ws://",         "ws:///path",
+        "ws://:80/",  "ws://a:/",     "ws://a:0/",       "ws://a:65536/", "ws://a:99999999/",
+        "ws://a:8x/", "ws://user@a/", "ws://a/#frag",    "ws://a/b c",    "ws://a/\x01",
+        "ws://[::1/", "ws://[]/",     "ws://[1.2.3.4]/", "ws://[::1]x/",  "ws://[::g]/",
+        "ws://a b/",  "ws://a%41/"}) {
+    EXPECT_EQ(ParseWsUrl(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
   EXPECT_TRUE(ParseWsUrl("ws://a:65535").ok());
 }

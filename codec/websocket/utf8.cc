@@ -9,8 +9,7 @@ constexpr uint64_t kHighBits = 0x8080808080808080ull;
 
 // Skips ASCII, 32 then 8 bytes at a time; returns the first non-ASCII byte (or
 // `end`).
-const unsigned char* SkipAscii(const unsigned char* p,
-                               const unsigned char* end) {
+const unsigned char* SkipAscii(const unsigned char* p, const unsigned char* end) {
   while (end - p >= 32) {
     uint64_t words[4];
     std::memcpy(words, p, sizeof(words));
@@ -49,8 +48,7 @@ bool Utf8Validator::Feed(absl::string_view bytes) {
 // Consumes one lead byte or continuation bytes starting at `p` (Unicode Table
 // 3-7, "well-formed UTF-8 byte sequences"); stores where it stopped in `*out`.
 // Returns false on an invalid byte.
-bool Utf8Validator::FeedMultibyte(const unsigned char* p,
-                                  const unsigned char* end,
+bool Utf8Validator::FeedMultibyte(const unsigned char* p, const unsigned char* end,
                                   const unsigned char** out) {
   if (pending_ == 0) {
     const unsigned char lead = *p++;

@@ -49,8 +49,7 @@ class Utf8Validator {
   void Reset() { *this = Utf8Validator(); }
 
  private:
-  bool FeedMultibyte(const unsigned char* p, const unsigned char* end,
-                     const unsigned char** out);
+  bool FeedMultibyte(const unsigned char* p, const unsigned char* end, const unsigned char** out);
 
   // Continuation bytes still expected in the current code point.
   uint8_t pending_ = 0;

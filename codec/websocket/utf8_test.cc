@@ -35,8 +35,7 @@ const Case kCases[] = {
     {"U+E000 after surrogates", "\xee\x80\x80", kValid},
     {"U+FFFD", "\xef\xbf\xbd", kValid},
     {"noncharacter U+FFFE", "\xef\xbf\xbe", kValid},
-    {"long ascii then 4-byte", "abcdefghijklmnopqrstuvwxyz\xf0\x9f\x98\x80!",
-     kValid},
+    {"long ascii then 4-byte", "abcdefghijklmnopqrstuvwxyz\xf0\x9f\x98\x80!", kValid},
     {"lone continuation 80", "\x80", 0},
     {"lone continuation BF", "\xbf", 0},
     {"continuation after ascii", "a\x80", 1},
@@ -75,8 +74,8 @@ const Case kCases[] = {
      "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80\x65\x64\x69\x74"
      "\x65\x64",
      12},
-    {"autobahn 6.4.2 F4 90 mid-text",
-     "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80", 12},
+    {"autobahn 6.4.2 F4 90 mid-text", "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80",
+     12},
     {"invalid after 8-byte ascii word", "abcdefgh\xff", 8},
     {"invalid inside ascii word",
      "abc\x80"

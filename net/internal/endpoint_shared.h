@@ -68,8 +68,8 @@ class EndpointShared {
   std::atomic<bool> closing_{false};
   mutable std::mutex mutex_;
   std::condition_variable idle_;
-  int live_ = 0;                                             // guarded by mutex_
-  absl::flat_hash_map<uint64_t, SessionHandle> sessions_;   // guarded by mutex_
+  int live_ = 0;                                           // guarded by mutex_
+  absl::flat_hash_map<uint64_t, SessionHandle> sessions_;  // guarded by mutex_
 };
 
 }  // namespace ringnet::net::internal

@@ -273,8 +273,9 @@ void SessionBase::CheckTimeouts() {
   const int64_t write = FiniteNs(options_.write_timeout);
   const int64_t last_read = shared_->last_read_ns.load(std::memory_order_relaxed);
   if (idle > 0 && state_ == State::kOpen && now - last_read >= idle) {
-    TimedOut(absl::DeadlineExceededError(absl::StrCat(
-        "session ", id(), ": idle timeout, nothing received for ", absl::FormatDuration(options_.idle_timeout))));
+    TimedOut(absl::DeadlineExceededError(
+        absl::StrCat("session ", id(), ": idle timeout, nothing received for ",
+                     absl::FormatDuration(options_.idle_timeout))));
     return;
   }
   if (read > 0 && HasPartialInput() && partial_since_ns_ != 0 && now - partial_since_ns_ >= read) {

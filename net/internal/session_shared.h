@@ -34,8 +34,7 @@ class SessionCore {
   virtual absl::Status WritePkg(Package&& pkg, const InetAddress* to, size_t reserved) = 0;
   virtual absl::Status WriteBytes(absl::string_view bytes, const InetAddress* to,
                                   size_t reserved) = 0;
-  virtual absl::Status WriteOwned(std::string&& bytes, const InetAddress* to,
-                                  size_t reserved) = 0;
+  virtual absl::Status WriteOwned(std::string&& bytes, const InetAddress* to, size_t reserved) = 0;
   virtual absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts,
                                        size_t reserved) = 0;
   virtual absl::Status Connect(const InetAddress& peer) = 0;
@@ -75,9 +74,9 @@ struct SessionShared : std::enable_shared_from_this<SessionShared> {
   std::atomic<int64_t> active_ns{0};
 
   mutable std::mutex mutex;
-  bool attached = true;  // guarded by mutex
-  InetAddress local;     // guarded by mutex
-  InetAddress remote;    // guarded by mutex
+  bool attached = true;                                   // guarded by mutex
+  InetAddress local;                                      // guarded by mutex
+  InetAddress remote;                                     // guarded by mutex
   absl::flat_hash_map<std::string, std::any> attributes;  // guarded by mutex
 
   // Runs `task` on the loop thread with the session's core, if the session still exists.
@@ -100,9 +99,7 @@ class SessionAccess {
   static SessionHandle MakeHandle(std::shared_ptr<SessionShared> shared) {
     return SessionHandle(std::move(shared));
   }
-  static const std::shared_ptr<SessionShared>& Shared(const SessionHandle& h) {
-    return h.shared_;
-  }
+  static const std::shared_ptr<SessionShared>& Shared(const SessionHandle& h) { return h.shared_; }
 };
 
 // The statuses every session type returns for the same misuse.

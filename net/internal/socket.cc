@@ -13,28 +13,50 @@ namespace ringnet::net::internal {
 
 const char* ErrnoName(int error) {
   switch (error) {
-    case ECONNRESET: return "ECONNRESET";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case ECONNABORTED: return "ECONNABORTED";
-    case EPIPE: return "EPIPE";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case ECANCELED: return "ECANCELED";
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case ENOBUFS: return "ENOBUFS";
-    case ENOMEM: return "ENOMEM";
-    case EADDRINUSE: return "EADDRINUSE";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-    case EACCES: return "EACCES";
-    case EHOSTUNREACH: return "EHOSTUNREACH";
-    case ENETUNREACH: return "ENETUNREACH";
-    case EMSGSIZE: return "EMSGSIZE";
-    case EAGAIN: return "EAGAIN";
-    case EINVAL: return "EINVAL";
-    case ENOTCONN: return "ENOTCONN";
-    case EDESTADDRREQ: return "EDESTADDRREQ";
-    case EISCONN: return "EISCONN";
-    default: return "errno";
+    case ECONNRESET:
+      return "ECONNRESET";
+    case ECONNREFUSED:
+      return "ECONNREFUSED";
+    case ECONNABORTED:
+      return "ECONNABORTED";
+    case EPIPE:
+      return "EPIPE";
+    case ETIMEDOUT:
+      return "ETIMEDOUT";
+    case ECANCELED:
+      return "ECANCELED";
+    case EMFILE:
+      return "EMFILE";
+    case ENFILE:
+      return "ENFILE";
+    case ENOBUFS:
+      return "ENOBUFS";
+    case ENOMEM:
+      return "ENOMEM";
+    case EADDRINUSE:
+      return "EADDRINUSE";
+    case EADDRNOTAVAIL:
+      return "EADDRNOTAVAIL";
+    case EACCES:
+      return "EACCES";
+    case EHOSTUNREACH:
+      return "EHOSTUNREACH";
+    case ENETUNREACH:
+      return "ENETUNREACH";
+    case EMSGSIZE:
+      return "EMSGSIZE";
+    case EAGAIN:
+      return "EAGAIN";
+    case EINVAL:
+      return "EINVAL";
+    case ENOTCONN:
+      return "ENOTCONN";
+    case EDESTADDRREQ:
+      return "EDESTADDRREQ";
+    case EISCONN:
+      return "EISCONN";
+    default:
+      return "errno";
   }
 }
 
@@ -57,7 +79,8 @@ absl::Status SetIntOption(int fd, int level, int option, int value, const char* 
 
 absl::Status SetBufferSizes(int fd, int receive_bytes, int send_bytes) {
   if (receive_bytes > 0) {
-    absl::Status s = SetIntOption(fd, SOL_SOCKET, SO_RCVBUF, receive_bytes, "setsockopt(SO_RCVBUF)");
+    absl::Status s =
+        SetIntOption(fd, SOL_SOCKET, SO_RCVBUF, receive_bytes, "setsockopt(SO_RCVBUF)");
     if (!s.ok()) return s;
   }
   if (send_bytes > 0) {

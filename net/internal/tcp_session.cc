@@ -21,7 +21,6 @@ TcpSession::TcpSession(runtime::EventLoop* loop, UniqueFd fd, SessionKind kind)
 
 TcpSession::~TcpSession() = default;
 
-
 absl::Status TcpSession::StartIo() {
   if (options_.tcp_no_delay) {
     // Best effort: a failure only costs latency.
@@ -94,9 +93,9 @@ void TcpSession::HandleBytes(absl::Span<char> bytes) {
     return;
   }
   if (input_.size() > options_.max_msg_len) {
-    Teardown(absl::ResourceExhaustedError(absl::StrCat(
-        "session ", id(), ": a package still incomplete after ", input_.size(),
-        " bytes exceeds max_msg_len ", options_.max_msg_len)));
+    Teardown(absl::ResourceExhaustedError(
+        absl::StrCat("session ", id(), ": a package still incomplete after ", input_.size(),
+                     " bytes exceeds max_msg_len ", options_.max_msg_len)));
     return;
   }
   if (input_.empty()) {
@@ -176,15 +175,15 @@ absl::Status TcpSession::AppendOwnedOnto(std::string&& bytes, WriteQueue& queue)
 }
 
 absl::Status TcpSession::WriteBytes(absl::string_view bytes, const InetAddress*, size_t reserved) {
-  return QueueWrite(bytes.size(), reserved,
-                    [&](WriteQueue& queue) { return AppendBytesOnto({&bytes, 1}, queue); });
+  return QueueWrite(bytes.size(), reserved, [&](WriteQueue& queue) {
+    return AppendBytesOnto({&bytes, 1}, queue);
+  });
 }
 
 absl::Status TcpSession::WriteOwned(std::string&& bytes, const InetAddress*, size_t reserved) {
   const size_t size = bytes.size();
-  return QueueWrite(size, reserved, [&](WriteQueue& queue) {
-    return AppendOwnedOnto(std::move(bytes), queue);
-  });
+  return QueueWrite(size, reserved,
+                    [&](WriteQueue& queue) { return AppendOwnedOnto(std::move(bytes), queue); });
 }
 
 absl::Status TcpSession::WriteBytesArray(absl::Span<const absl::string_view> parts,

@@ -57,11 +57,9 @@ class TcpSession : public SessionBase {
 
   // SessionCore writes.
   absl::Status WritePkg(Package&& pkg, const InetAddress* to, size_t reserved) override;
-  absl::Status WriteBytes(absl::string_view bytes, const InetAddress* to,
-                          size_t reserved) override;
+  absl::Status WriteBytes(absl::string_view bytes, const InetAddress* to, size_t reserved) override;
   absl::Status WriteOwned(std::string&& bytes, const InetAddress* to, size_t reserved) override;
-  absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts,
-                               size_t reserved) override;
+  absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts, size_t reserved) override;
 
  protected:
   // What to do with received bytes; the default decodes packages with the codec. Returns the

@@ -66,11 +66,11 @@ void UdpSession::OnRecv(int32_t result, uint32_t flags) {
   } else if (result == 0) {
     // An empty datagram that took no buffer: a (multishot) recv reports it as 0 and ends as if
     // it were EOF (UDP has none); a single-shot recvmsg names its sender in the template.
-    HandleDatagram(absl::string_view(),
-                   connected_ ? peer_
-                              : InetAddress::FromSockaddr(
-                                    reinterpret_cast<const sockaddr*>(&empty_sender_),
-                                    recv_template_.msg_namelen));
+    HandleDatagram(
+        absl::string_view(),
+        connected_ ? peer_
+                   : InetAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&empty_sender_),
+                                               recv_template_.msg_namelen));
   } else if (result == -ENOBUFS) {
     // A burst took every buffer; the datagrams wait in the socket until we re-arm.
     buffers_->NoteExhausted();
@@ -98,15 +98,15 @@ void UdpSession::HandleBuffer(const char* buffer, int32_t result) {
     HandleDatagram(absl::string_view(buffer, length), peer_);
     return;
   }
-  io_uring_recvmsg_out* out = io_uring_recvmsg_validate(const_cast<char*>(buffer), result,
-                                                        &recv_template_);
+  io_uring_recvmsg_out* out =
+      io_uring_recvmsg_validate(const_cast<char*>(buffer), result, &recv_template_);
   if (out == nullptr) {
     DeliverError(absl::InternalError("recvmsg: malformed io_uring_recvmsg_out"));
     return;
   }
-  const InetAddress from = InetAddress::FromSockaddr(
-      static_cast<const sockaddr*>(io_uring_recvmsg_name(out)),
-      std::min<socklen_t>(out->namelen, recv_template_.msg_namelen));
+  const InetAddress from =
+      InetAddress::FromSockaddr(static_cast<const sockaddr*>(io_uring_recvmsg_name(out)),
+                                std::min<socklen_t>(out->namelen, recv_template_.msg_namelen));
   if ((out->flags & MSG_TRUNC) != 0) {
     NoteRead(payload_capacity());
     DeliverError(absl::ResourceExhaustedError(absl::StrCat(
@@ -137,9 +137,9 @@ void UdpSession::HandleDatagram(absl::string_view payload, const InetAddress& fr
     }
     if (!error.ok()) {
       DeliverError(absl::Status(
-          error.code(), absl::StrCat("udp session ", id(), ": datagram of ", payload.size(),
-                                     " bytes from ", from.ToString(), " dropped: ",
-                                     error.message())));
+          error.code(),
+          absl::StrCat("udp session ", id(), ": datagram of ", payload.size(), " bytes from ",
+                       from.ToString(), " dropped: ", error.message())));
       return;
     }
   }
@@ -184,9 +184,9 @@ absl::Status UdpSession::Send(size_t estimate, const InetAddress* to, size_t res
   std::unique_ptr<SendSlot> slot(TakeSlot());
   absl::Status filled = fill(&slot->data);
   if (filled.ok() && slot->data.size() > payload_capacity()) {
-    filled = absl::InvalidArgumentError(absl::StrCat(
-        "udp session ", id(), ": datagram of ", slot->data.size(), " bytes exceeds max_datagram ",
-        payload_capacity()));
+    filled = absl::InvalidArgumentError(
+        absl::StrCat("udp session ", id(), ": datagram of ", slot->data.size(),
+                     " bytes exceeds max_datagram ", payload_capacity()));
   }
   if (!filled.ok()) {
     shared_->Unreserve(static_cast<int64_t>(counted));
@@ -194,9 +194,9 @@ absl::Status UdpSession::Send(size_t estimate, const InetAddress* to, size_t res
     return filled;
   }
   // Settle the reservation against the datagram's real size.
-  shared_->queued_bytes.fetch_add(static_cast<int64_t>(slot->data.size()) -
-                                      static_cast<int64_t>(counted),
-                                  std::memory_order_relaxed);
+  shared_->queued_bytes.fetch_add(
+      static_cast<int64_t>(slot->data.size()) - static_cast<int64_t>(counted),
+      std::memory_order_relaxed);
   if (!connected_) slot->peer = *to;
   Bump(shared_->packages_out, 1);
   SendSlot* raw = slot.release();
@@ -299,9 +299,9 @@ absl::Status UdpSession::Connect(const InetAddress& peer) {
   if (!connected_) return SessionBase::Connect(peer);
   if (state_ != State::kOpen) return SessionClosedError(id());
   if (peer.family() != peer_.family()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "udp session ", id(), ": cannot switch from ", peer_.ToString(), " to ", peer.ToString(),
-        " (address family differs)"));
+    return absl::InvalidArgumentError(absl::StrCat("udp session ", id(), ": cannot switch from ",
+                                                   peer_.ToString(), " to ", peer.ToString(),
+                                                   " (address family differs)"));
   }
   if (::connect(fd_.get(), peer.sockaddr(), peer.length()) != 0) {
     return SocketError(absl::StrCat("connect ", peer.ToString()).c_str(), errno);

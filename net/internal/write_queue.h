@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-
 #include "ringnet/net/internal/loop_registry.h"
 
 namespace ringnet::net::internal {
