@@ -39,7 +39,7 @@ struct TcpServer::State {
 namespace internal {
 
 // One listening socket on one loop, with its multishot accept and the sessions it made.
-class TcpListener final : public EndpointObject {
+class TcpListener final : public EndpointObject, public SessionObserver {
  public:
   TcpListener(runtime::EventLoop* loop, UniqueFd fd, std::shared_ptr<TcpServer::State> state)
       : loop_(loop), fd_(std::move(fd)), state_(std::move(state)) {
@@ -123,19 +123,21 @@ class TcpListener final : public EndpointObject {
     TcpSession* session = LoopRegistry::Of(loop_).Adopt(state_->factory(loop_, std::move(fd)));
     state_->endpoint.Retain();
     sessions_.insert(session);
-    session->set_on_closed([this](SessionBase* s, bool) {
-      sessions_.erase(s);
-      state_->endpoint.RemoveSession(s->id());
-      state_->endpoint.Release();
-      MaybeFinish();
-    });
-    // Listed before OnOpen runs (a rejected session is removed again by the hook above).
-    session->set_on_opening([this](SessionBase* s) { state_->endpoint.AddSession(s->handle()); });
-    session->set_on_open_result([this](SessionBase*, const absl::Status& result) {
-      (result.ok() ? state_->accepted : state_->rejected).fetch_add(1, std::memory_order_relaxed);
-    });
+    session->set_observer(this);
     // Opens at once (TCP) or after a handshake (WebSocket).
     session->Start(state_->options.new_session);
+  }
+
+  // SessionObserver. A session is listed before OnOpen runs; a rejected one is removed again.
+  void OnSessionOpening(SessionBase* s) override { state_->endpoint.AddSession(s->handle()); }
+  void OnSessionOpenResult(SessionBase*, const absl::Status& result) override {
+    (result.ok() ? state_->accepted : state_->rejected).fetch_add(1, std::memory_order_relaxed);
+  }
+  void OnSessionClosed(SessionBase* s, bool) override {
+    sessions_.erase(s);
+    state_->endpoint.RemoveSession(s->id());
+    state_->endpoint.Release();
+    MaybeFinish();
   }
 
   void OnCancelled(int32_t, uint32_t) {

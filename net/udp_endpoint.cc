@@ -10,26 +10,28 @@
 
 namespace ringnet::net {
 
-struct UdpEndpoint::State {
+struct UdpEndpoint::State final : internal::SessionObserver {
   explicit State(runtime::EventLoopGroup* group) : endpoint(group) {}
+  void OnSessionClosed(internal::SessionBase* session, bool) override {
+    endpoint.RemoveSession(session->id());
+    endpoint.Release();
+  }
   internal::EndpointShared endpoint;
 };
 
 namespace internal {
 
 // Opens `session` on its loop (the calling thread must not be that loop's); returns its handle.
+// `observer` keeps `endpoint`'s books and outlives the session.
 absl::StatusOr<SessionHandle> OpenOnLoop(runtime::EventLoop* loop,
                                          std::unique_ptr<SessionBase> session,
                                          const NewSessionCallback& callback,
-                                         std::shared_ptr<EndpointShared> endpoint) {
+                                         EndpointShared* endpoint, SessionObserver* observer) {
   std::promise<absl::StatusOr<SessionHandle>> opened;
   SessionHandle handle = session->handle();
   endpoint->Retain();
   endpoint->AddSession(handle);
-  session->set_on_closed([endpoint](SessionBase* s, bool) {
-    endpoint->RemoveSession(s->id());
-    endpoint->Release();
-  });
+  session->set_observer(observer);
   const bool posted = loop->Post([&, loop, owned = std::move(session)]() mutable {
     SessionBase* raw = LoopRegistry::Of(loop).Adopt(std::move(owned));
     absl::Status status = raw->Open(callback);
@@ -74,9 +76,9 @@ absl::StatusOr<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Create(runtime::EventL
   endpoint->state_ = std::make_shared<State>(group);
   endpoint->address_ = *bound;
   auto session = std::make_unique<internal::UdpSession>(loop, *std::move(fd), /*connected=*/false);
-  absl::StatusOr<SessionHandle> handle = internal::OpenOnLoop(
-      loop, std::move(session), options.new_session,
-      std::shared_ptr<internal::EndpointShared>(endpoint->state_, &endpoint->state_->endpoint));
+  absl::StatusOr<SessionHandle> handle =
+      internal::OpenOnLoop(loop, std::move(session), options.new_session,
+                           &endpoint->state_->endpoint, endpoint->state_.get());
   if (!handle.ok()) return handle.status();
   endpoint->session_ = *handle;
   return endpoint;

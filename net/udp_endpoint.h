@@ -60,7 +60,7 @@ class UdpEndpoint {
   bool WaitClosed(absl::Duration timeout = absl::InfiniteDuration());
 
  private:
-  struct State;
+  struct State;  // outlives the session: the destructor waits for it to close
   UdpEndpoint() = default;
 
   std::shared_ptr<State> state_;

@@ -49,21 +49,25 @@ void ClientSlot::OpenSession(std::unique_ptr<SessionBase> owned) {
   SessionBase* session = LoopRegistry::Of(loop_).Adopt(std::move(owned));
   session_ = session;
   state_->endpoint.Retain();
-  session->set_on_closed([this](SessionBase* s, bool clean) { OnSessionClosed(s, clean); });
-  // Listed before OnOpen runs (a rejected session is removed again by the hook above).
-  session->set_on_opening([this](SessionBase* s) { state_->endpoint.AddSession(s->handle()); });
-  session->set_on_open_result([this](SessionBase*, const absl::Status& result) {
-    if (result.ok()) {
-      backoff_.Succeeded();
-      state_->opened.fetch_add(1, std::memory_order_relaxed);
-    } else if (!stopped_) {
-      // Rejected by new_session or OnOpen, or a failed handshake: a failed attempt; the redial
-      // follows from OnSessionClosed.
-      CountFailure(result);
-    }
-  });
+  session->set_observer(this);
   // Opens at once (TCP, UDP) or after a handshake (WebSocket).
   session->Start(policy().new_session);
+}
+
+void ClientSlot::OnSessionOpening(SessionBase* session) {
+  // Listed before OnOpen runs; a rejected one is removed again by OnSessionClosed.
+  state_->endpoint.AddSession(session->handle());
+}
+
+void ClientSlot::OnSessionOpenResult(SessionBase*, const absl::Status& result) {
+  if (result.ok()) {
+    backoff_.Succeeded();
+    state_->opened.fetch_add(1, std::memory_order_relaxed);
+  } else if (!stopped_) {
+    // Rejected by new_session or OnOpen, or a failed handshake: a failed attempt; the redial
+    // follows from OnSessionClosed.
+    CountFailure(result);
+  }
 }
 
 void ClientSlot::OnSessionClosed(SessionBase* session, bool clean) {

@@ -57,7 +57,7 @@ struct ClientState {
   std::atomic<uint64_t> opened{0};
 };
 
-class ClientSlot : public EndpointObject {
+class ClientSlot : public EndpointObject, public SessionObserver {
  public:
   ClientSlot(runtime::EventLoop* loop, std::shared_ptr<ClientState> state);
   ~ClientSlot() override;
@@ -92,7 +92,10 @@ class ClientSlot : public EndpointObject {
 
  private:
   void TryDial();
-  void OnSessionClosed(SessionBase* session, bool clean);
+  // SessionObserver.
+  void OnSessionOpening(SessionBase* session) override;
+  void OnSessionOpenResult(SessionBase* session, const absl::Status& result) override;
+  void OnSessionClosed(SessionBase* session, bool clean) override;
   void CountFailure(const absl::Status& error);
   bool GaveUp() const;
   void ScheduleRedial();

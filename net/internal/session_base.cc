@@ -44,7 +44,7 @@ absl::Status SessionBase::Open(const NewSessionCallback& callback) {
 }
 
 absl::Status SessionBase::Configure(const NewSessionCallback& callback) {
-  if (on_opening_) on_opening_(this);
+  if (observer_ != nullptr) observer_->OnSessionOpening(this);
   SessionConfig config;
   config.session = handle_;
   absl::Status status = absl::OkStatus();
@@ -93,7 +93,7 @@ absl::Status SessionBase::Activate() {
 void SessionBase::ReportOpenResult(const absl::Status& result) {
   if (open_reported_) return;
   open_reported_ = true;
-  if (on_open_result_) on_open_result_(this, result);
+  if (observer_ != nullptr) observer_->OnSessionOpenResult(this, result);
 }
 
 void SessionBase::CloseUnopened(const absl::Status& reason) {
@@ -201,7 +201,7 @@ void SessionBase::Teardown(const absl::Status& reason) {
     DeliverClose();
   }
   CancelIo();
-  if (on_closed_) on_closed_(this, reason.ok() && unopened_reason_.ok());
+  if (observer_ != nullptr) observer_->OnSessionClosed(this, reason.ok() && unopened_reason_.ok());
   MaybeRelease();
 }
 

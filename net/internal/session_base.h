@@ -26,6 +26,23 @@
 
 namespace ringnet::net::internal {
 
+class SessionBase;
+
+// Who made a session and keeps the books on it (a listener, a client slot, an endpoint). Each
+// call comes at most once, on the session's loop thread. Must outlive the session.
+class SessionObserver {
+ public:
+  // The session is about to be configured (the NewSessionCallback and OnOpen follow).
+  virtual void OnSessionOpening(SessionBase*) {}
+  // It opened (OK), or was rejected or failed before opening (the cause).
+  virtual void OnSessionOpenResult(SessionBase*, const absl::Status&) {}
+  // It is closed (after OnClose, or on rejection); `clean` is false when it ended with an error.
+  virtual void OnSessionClosed(SessionBase* session, bool clean) = 0;
+
+ protected:
+  ~SessionObserver() = default;
+};
+
 class SessionBase : public SessionCore, public LoopOwned {
  public:
   SessionBase(runtime::EventLoop* loop, SessionKind kind);
@@ -39,23 +56,11 @@ class SessionBase : public SessionCore, public LoopOwned {
   // from the callback or OnOpen rejects the session: it is closed without OnClose and released.
   absl::Status Open(const NewSessionCallback& callback);
   // How an endpoint starts a new session: Open() at once (TCP, UDP), or after a handshake of
-  // the session's own (WebSocket); the result reaches the on_open_result hook either way.
+  // the session's own (WebSocket); the result reaches the observer either way.
   virtual void Start(const NewSessionCallback& callback) { (void)Open(callback); }
 
-  // Endpoint bookkeeping hooks, each called at most once:
-  // on_opening: the session is about to be configured (the NewSessionCallback and OnOpen follow);
-  // on_open_result: it opened (OK) or was rejected or failed before opening (the cause);
-  // on_closed: it is closed (after OnClose, or on rejection); `clean` is false when it ended
-  // with an error.
-  void set_on_opening(absl::AnyInvocable<void(SessionBase*)> hook) {
-    on_opening_ = std::move(hook);
-  }
-  void set_on_open_result(absl::AnyInvocable<void(SessionBase*, const absl::Status&)> hook) {
-    on_open_result_ = std::move(hook);
-  }
-  void set_on_closed(absl::AnyInvocable<void(SessionBase*, bool clean)> hook) {
-    on_closed_ = std::move(hook);
-  }
+  // Sets the endpoint that keeps the books on this session (before Start or Open).
+  void set_observer(SessionObserver* observer) { observer_ = observer; }
 
   // SessionCore.
   void Close() override;
@@ -140,9 +145,7 @@ class SessionBase : public SessionCore, public LoopOwned {
   void Dispatch(F&& call);
 
   std::shared_ptr<SerialExecutor> serial_;
-  absl::AnyInvocable<void(SessionBase*)> on_opening_;
-  absl::AnyInvocable<void(SessionBase*, const absl::Status&)> on_open_result_;
-  absl::AnyInvocable<void(SessionBase*, bool)> on_closed_;
+  SessionObserver* observer_ = nullptr;
   absl::Status unopened_reason_;  // why CloseUnopened closed it
   runtime::TimerId cron_timer_;
   runtime::TimerId watchdog_timer_;
