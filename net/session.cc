@@ -20,6 +20,8 @@ absl::string_view SessionKindName(SessionKind kind) {
       return "udp-connected";
     case SessionKind::kWebSocket:
       return "websocket";
+    case SessionKind::kUdpPeer:
+      return "udp-peer";
   }
   return "unknown";
 }

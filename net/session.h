@@ -58,9 +58,10 @@ enum class SessionKind {
   kUdp,           // unconnected: every datagram names its peer
   kUdpConnected,  // connected(2): one peer, kept by the kernel
   kWebSocket,
+  kUdpPeer,  // one peer of an unconnected endpoint with per-peer sessions (no address needed)
 };
 
-// Returns "tcp", "udp", "udp-connected" or "websocket".
+// Returns "tcp", "udp", "udp-connected", "websocket" or "udp-peer".
 absl::string_view SessionKindName(SessionKind kind);
 
 // Counters and times of one session (getty's Stat, with 64-bit counters).

@@ -76,6 +76,14 @@ absl::StatusOr<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Create(runtime::EventL
   endpoint->state_ = std::make_shared<State>(group);
   endpoint->address_ = *bound;
   auto session = std::make_unique<internal::UdpSession>(loop, *std::move(fd), /*connected=*/false);
+  if (options.per_peer_sessions) {
+    session->EnablePeerSessions(
+        [callback = options.new_session, idle = options.peer_idle_timeout](SessionConfig& c) {
+          c.options.idle_timeout = idle;  // the default; the callback may set its own
+          return callback(c);
+        },
+        options.max_peers);
+  }
   absl::StatusOr<SessionHandle> handle =
       internal::OpenOnLoop(loop, std::move(session), options.new_session,
                            &endpoint->state_->endpoint, endpoint->state_.get());

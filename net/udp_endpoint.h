@@ -37,6 +37,17 @@ struct UdpEndpointOptions {
   // SO_RCVBUF / SO_SNDBUF in bytes; 0 keeps the system default.
   int receive_buffer_bytes = 0;
   int send_buffer_bytes = 0;
+
+  // Per-peer sessions (getty has none): every sender gets a session of its own (kind kUdpPeer),
+  // opened through `new_session` on its first datagram, that receives that sender's datagrams
+  // and writes to it without an address, like a connected session; it closes after
+  // `peer_idle_timeout` without datagrams (SessionOptions::idle_timeout set in new_session wins).
+  // The endpoint's own session (kind kUdp) then sees no messages; closing it closes the peers.
+  bool per_peer_sessions = false;
+  absl::Duration peer_idle_timeout = absl::Minutes(1);
+  // Peer sessions at once; datagrams from further senders are dropped (OnError on the endpoint's
+  // session) until one closes.
+  size_t max_peers = 4096;
 };
 
 class UdpEndpoint {

@@ -351,6 +351,98 @@ TEST_P(UdpTest, ABurstBeyondTheSendWindowLeavesInOrderAndCloseSendsItAll) {
   EXPECT_EQ(echo_->closes(), 1);
 }
 
+// Per-peer sessions: an unconnected endpoint that gives each sender a session of its own.
+class UdpPeerSessionTest : public UdpTest {
+ protected:
+  void StartPeerEndpoint(absl::Duration idle, size_t max_peers = 64) {
+    echo_->on_message = [](const SessionHandle& s, Package& pkg, const InetAddress&) {
+      // A peer session writes back without naming the peer.
+      EXPECT_TRUE(s.WriteBytes(absl::StrCat("to you: ", pkg.bytes())).ok());
+    };
+    UdpEndpointOptions options;
+    options.bind = Loopback();
+    options.per_peer_sessions = true;
+    options.peer_idle_timeout = idle;
+    options.max_peers = max_peers;
+    options.new_session = [this](SessionConfig& c) {
+      c.listener = echo_;
+      return absl::OkStatus();
+    };
+    auto e = UdpEndpoint::Create(group_.get(), std::move(options));
+    ASSERT_TRUE(e.ok()) << e.status();
+    endpoint_ = *std::move(e);
+  }
+
+  int PeerSessionsOpened() {
+    int n = 0;
+    for (const SessionHandle& s : echo_->sessions()) n += s.kind() == SessionKind::kUdpPeer;
+    return n;
+  }
+};
+
+TEST_P(UdpPeerSessionTest, EachSenderGetsItsOwnSessionAndRepliesNeedNoAddress) {
+  StartPeerEndpoint(absl::Minutes(1));
+  PlainUdpSocket a = Peer();
+  PlainUdpSocket b = Peer();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(a.SendTo(absl::StrCat("a", i), endpoint_->address()).ok());
+    ASSERT_TRUE(b.SendTo(absl::StrCat("b", i), endpoint_->address()).ok());
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(a.Receive()->first, absl::StrCat("to you: a", i));
+    EXPECT_EQ(b.Receive()->first, absl::StrCat("to you: b", i));
+  }
+  EXPECT_EQ(PeerSessionsOpened(), 2);
+  for (const SessionHandle& s : echo_->sessions()) {
+    if (s.kind() != SessionKind::kUdpPeer) continue;
+    EXPECT_TRUE(s.RemoteAddress() == a.address() || s.RemoteAddress() == b.address());
+    EXPECT_EQ(s.Stat().packages_in, 3u);
+    EXPECT_EQ(s.WriteBytesTo("x", a.address()).code(), absl::StatusCode::kFailedPrecondition);
+  }
+}
+
+TEST_P(UdpPeerSessionTest, ASilentPeerExpiresAndComesBackAsANewSession) {
+  StartPeerEndpoint(absl::Milliseconds(50));
+  PlainUdpSocket a = Peer();
+  ASSERT_TRUE(a.SendTo("first", endpoint_->address()).ok());
+  ASSERT_TRUE(a.Receive().ok());
+  ASSERT_TRUE(echo_->WaitFor([&] { return echo_->closes() == 1; }));  // idle expiry
+  ASSERT_TRUE(a.SendTo("again", endpoint_->address()).ok());
+  EXPECT_EQ(a.Receive()->first, "to you: again");
+  EXPECT_EQ(PeerSessionsOpened(), 2);
+  EXPECT_EQ(echo_->protocol_violations(), 0);
+}
+
+TEST_P(UdpPeerSessionTest, BeyondMaxPeersNewSendersAreDroppedWithAClearError) {
+  StartPeerEndpoint(absl::Minutes(1), /*max_peers=*/1);
+  PlainUdpSocket a = Peer();
+  PlainUdpSocket b = Peer();
+  ASSERT_TRUE(a.SendTo("a", endpoint_->address()).ok());
+  ASSERT_TRUE(a.Receive().ok());
+  ASSERT_TRUE(b.SendTo("b", endpoint_->address()).ok());
+  ASSERT_TRUE(echo_->WaitFor([&] { return HasError(echo_->errors(), "max_peers"); }));
+  ASSERT_TRUE(a.SendTo("a again", endpoint_->address()).ok());
+  EXPECT_EQ(a.Receive()->first, "to you: a again");
+  EXPECT_EQ(PeerSessionsOpened(), 1);
+}
+
+TEST_P(UdpPeerSessionTest, ClosingTheEndpointClosesItsPeers) {
+  StartPeerEndpoint(absl::Minutes(1));
+  PlainUdpSocket a = Peer();
+  PlainUdpSocket b = Peer();
+  ASSERT_TRUE(a.SendTo("a", endpoint_->address()).ok());
+  ASSERT_TRUE(b.SendTo("b", endpoint_->address()).ok());
+  ASSERT_TRUE(a.Receive().ok());
+  ASSERT_TRUE(b.Receive().ok());
+  endpoint_->Close();
+  ASSERT_TRUE(endpoint_->WaitClosed(absl::Seconds(30)));
+  EXPECT_EQ(echo_->closes(), 3);  // two peers and the endpoint's own session
+  EXPECT_EQ(echo_->protocol_violations(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, UdpPeerSessionTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "IPv6" : "IPv4"; });
+
 INSTANTIATE_TEST_SUITE_P(Families, UdpTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "IPv6" : "IPv4"; });
 

@@ -63,7 +63,8 @@ absl::Status SessionBase::Configure(const NewSessionCallback& callback) {
   codec_ = config.codec != nullptr ? std::move(config.codec) : std::make_shared<codec::RawCodec>();
   options_ = config.options;
   shared_->write_high_water = static_cast<int64_t>(options_.write_high_water);
-  if (shared_->kind == SessionKind::kUdp || shared_->kind == SessionKind::kUdpConnected) {
+  if (shared_->kind == SessionKind::kUdp || shared_->kind == SessionKind::kUdpConnected ||
+      shared_->kind == SessionKind::kUdpPeer) {
     shared_->max_datagram = options_.max_datagram;
   }
   if (options_.executor != nullptr) serial_ = std::make_shared<SerialExecutor>(options_.executor);
@@ -155,6 +156,32 @@ absl::StatusOr<size_t> SessionBase::DecodeAndDeliver(absl::string_view bytes,
     DeliverMessage(pkg, from);
   }
   return used;
+}
+
+void SessionBase::DeliverDatagram(absl::string_view payload, const InetAddress& from) {
+  NoteRead(payload.size());
+  if (!is_open()) return;
+  Package pkg = Package::View(payload);
+  if (!payload.empty()) {
+    absl::StatusOr<size_t> used = codec_->Decode(payload, &pkg);
+    absl::Status error;
+    if (!used.ok()) {
+      error = used.status();
+    } else if (*used == 0) {
+      error = absl::InvalidArgumentError("incomplete package");
+    } else if (*used != payload.size()) {
+      error = absl::InvalidArgumentError(
+          absl::StrCat(payload.size() - *used, " bytes after the package"));
+    }
+    if (!error.ok()) {
+      DeliverError(absl::Status(
+          error.code(), absl::StrCat("udp session ", id(), ": datagram of ", payload.size(),
+                                     " bytes from ", from.ToString(), " dropped: ",
+                                     error.message())));
+      return;
+    }
+  }
+  DeliverMessage(pkg, from);
 }
 
 void SessionBase::DeliverMessage(Package& pkg, const InetAddress& from) {

@@ -104,6 +104,9 @@ class SessionBase : public SessionCore, public LoopOwned {
   // open during a callback.
   absl::StatusOr<size_t> DecodeAndDeliver(absl::string_view bytes, const InetAddress& from);
   void DeliverMessage(Package& pkg, const InetAddress& from);
+  // One datagram is one package: decodes the whole of `payload` and delivers it, or reports the
+  // codec's error (or leftover bytes) to OnError and drops the datagram.
+  void DeliverDatagram(absl::string_view payload, const InetAddress& from);
   void DeliverError(const absl::Status& error);
 
   // Closes now: OnError(reason) unless ok, OnClose, cancel I/O, release when idle. Idempotent.

@@ -3,9 +3,12 @@
 #include <liburing.h>
 
 #include <algorithm>
+#include <vector>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ringnet/net/internal/loop_registry.h"
+#include "ringnet/net/internal/udp_peer_session.h"
 
 namespace ringnet::net::internal {
 namespace {
@@ -121,29 +124,65 @@ void UdpSession::HandleBuffer(const char* buffer, int32_t result) {
 }
 
 void UdpSession::HandleDatagram(absl::string_view payload, const InetAddress& from) {
+  if (peers_ == nullptr) {
+    DeliverDatagram(payload, from);
+    return;
+  }
   NoteRead(payload.size());
   if (!is_open()) return;
-  Package pkg = Package::View(payload);
-  if (!payload.empty()) {
-    absl::StatusOr<size_t> used = codec_->Decode(payload, &pkg);
-    absl::Status error;
-    if (!used.ok()) {
-      error = used.status();
-    } else if (*used == 0) {
-      error = absl::InvalidArgumentError("incomplete package");
-    } else if (*used != payload.size()) {
-      error = absl::InvalidArgumentError(
-          absl::StrCat(payload.size() - *used, " bytes after the package"));
-    }
-    if (!error.ok()) {
-      DeliverError(absl::Status(
-          error.code(),
-          absl::StrCat("udp session ", id(), ": datagram of ", payload.size(), " bytes from ",
-                       from.ToString(), " dropped: ", error.message())));
-      return;
-    }
+  UdpPeerSession* peer = PeerFor(from);
+  if (peer != nullptr) peer->Receive(payload);
+}
+
+void UdpSession::EnablePeerSessions(NewSessionCallback callback, size_t max_peers) {
+  peers_ = std::make_unique<PeerTable>();
+  peers_->callback = std::move(callback);
+  peers_->max_peers = max_peers;
+}
+
+UdpPeerSession* UdpSession::PeerFor(const InetAddress& from) {
+  auto it = peers_->by_address.find(from);
+  if (it != peers_->by_address.end()) return it->second;
+  if (peers_->by_address.size() >= peers_->max_peers) {
+    DeliverError(absl::ResourceExhaustedError(absl::StrCat(
+        "udp session ", id(), ": ", peers_->by_address.size(),
+        " peer sessions already (max_peers); datagram from ", from.ToString(), " dropped")));
+    return nullptr;
   }
-  DeliverMessage(pkg, from);
+  InetAddress local;
+  {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    local = shared_->local;
+  }
+  UdpPeerSession* peer = LoopRegistry::Of(loop_).Adopt(
+      std::make_unique<UdpPeerSession>(loop_, this, local, from));
+  peer->set_observer(this);
+  peers_->by_address[from] = peer;
+  if (!peer->Open(peers_->callback).ok()) return nullptr;  // rejected: the datagram is dropped
+  return peer;
+}
+
+void UdpSession::OnSessionClosed(SessionBase* session, bool) {
+  auto* peer = static_cast<UdpPeerSession*>(session);
+  auto it = peers_->by_address.find(peer->peer());
+  if (it != peers_->by_address.end() && it->second == peer) peers_->by_address.erase(it);
+}
+
+void UdpSession::ClosePeers() {
+  if (peers_ == nullptr) return;
+  std::vector<UdpPeerSession*> all;
+  for (auto& [address, peer] : peers_->by_address) all.push_back(peer);
+  for (UdpPeerSession* peer : all) {
+    peer->Detach();
+    peer->Abort();  // closes now: OnClose, then OnSessionClosed above
+  }
+}
+
+absl::Status UdpSession::SendForPeer(std::string&& datagram, const InetAddress& to) {
+  return Send(datagram.size(), &to, 0, [&](std::string* out) {
+    out->swap(datagram);
+    return absl::OkStatus();
+  });
 }
 
 void UdpSession::ReportIcmpError(const char* op, int error) {
@@ -313,11 +352,13 @@ absl::Status UdpSession::Connect(const InetAddress& peer) {
 }
 
 void UdpSession::BeginGracefulClose() {
+  ClosePeers();
   // Nothing to flush but the datagrams already accepted.
   if (SendsDone()) Teardown(absl::OkStatus());
 }
 
 void UdpSession::CancelIo() {
+  ClosePeers();
   DropWaiting();
   if (recv_armed_ || sends_ > 0) {
     ++cancels_;

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "ringnet/net/internal/session_base.h"
 #include "ringnet/net/internal/socket.h"
 #include "ringnet/runtime/buffer_ring.h"
@@ -30,10 +31,20 @@
 
 namespace ringnet::net::internal {
 
-class UdpSession : public SessionBase {
+class UdpPeerSession;
+
+class UdpSession : public SessionBase, public SessionObserver {
  public:
   UdpSession(runtime::EventLoop* loop, UniqueFd fd, bool connected);
   ~UdpSession() override;
+
+  // Per-peer mode (unconnected sessions only; call before opening): each sender gets a session
+  // of its own (a UdpPeerSession), opened with `callback` on its first datagram, which then gets
+  // that sender's datagrams; at most `max_peers` exist at once (datagrams from further senders
+  // are dropped and reported to this session's OnError).
+  void EnablePeerSessions(NewSessionCallback callback, size_t max_peers);
+  // Sends a datagram a peer session produced (its own admission is done).
+  absl::Status SendForPeer(std::string&& datagram, const InetAddress& to);
 
   // SessionCore.
   absl::Status WritePkg(Package&& pkg, const InetAddress* to, size_t reserved) override;
@@ -77,6 +88,10 @@ class UdpSession : public SessionBase {
   void HandleBuffer(const char* buffer, int32_t result);
   void HandleDatagram(absl::string_view payload, const InetAddress& from);
   void ReportIcmpError(const char* op, int error);
+  UdpPeerSession* PeerFor(const InetAddress& from);
+  void ClosePeers();
+  // SessionObserver, for the peer sessions.
+  void OnSessionClosed(SessionBase* session, bool clean) override;
   size_t payload_capacity() const { return options_.max_datagram; }
 
   UniqueFd fd_;
@@ -92,6 +107,12 @@ class UdpSession : public SessionBase {
   SendSlot* waiting_head_ = nullptr;  // datagrams beyond the send window, oldest first
   SendSlot* waiting_tail_ = nullptr;
   int sends_ = 0;  // in the kernel's hands
+  struct PeerTable {
+    NewSessionCallback callback;
+    size_t max_peers = 0;
+    absl::flat_hash_map<InetAddress, UdpPeerSession*> by_address;
+  };
+  std::unique_ptr<PeerTable> peers_;  // per-peer mode only
   int cancels_ = 0;
   bool recv_armed_ = false;
 };

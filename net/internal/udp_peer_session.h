@@ -1,0 +1,56 @@
+// UdpPeerSession: one sender of an unconnected UDP endpoint in per-peer mode (getty has no such
+// thing). It behaves like a connected session: its datagrams come from that peer only, and its
+// writes go to that peer without an address. It owns no socket: the endpoint's session receives
+// for it and sends for it. It closes after SessionOptions::idle_timeout without datagrams (the
+// endpoint sets a default), when the endpoint closes, or when asked.
+//
+// Loop thread only.
+#ifndef RINGNET_NET_INTERNAL_UDP_PEER_SESSION_H_
+#define RINGNET_NET_INTERNAL_UDP_PEER_SESSION_H_
+
+#include <string>
+
+#include "ringnet/net/internal/session_base.h"
+
+namespace ringnet::net::internal {
+
+class UdpSession;
+
+class UdpPeerSession final : public SessionBase {
+ public:
+  UdpPeerSession(runtime::EventLoop* loop, UdpSession* endpoint, const InetAddress& local,
+                 const InetAddress& peer);
+
+  const InetAddress& peer() const { return peer_; }
+  // A datagram from the peer.
+  void Receive(absl::string_view payload) { DeliverDatagram(payload, peer_); }
+  // The endpoint is going away: no more sends through it.
+  void Detach() { endpoint_ = nullptr; }
+
+  // SessionCore.
+  absl::Status WritePkg(Package&& pkg, const InetAddress* to, size_t reserved) override;
+  absl::Status WriteBytes(absl::string_view bytes, const InetAddress* to,
+                          size_t reserved) override;
+  absl::Status WriteOwned(std::string&& bytes, const InetAddress* to, size_t reserved) override;
+  absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts,
+                               size_t reserved) override;
+
+ protected:
+  absl::Status StartIo() override { return absl::OkStatus(); }
+  void BeginGracefulClose() override { Teardown(absl::OkStatus()); }
+  void CancelIo() override {}
+  bool IoIdle() const override { return true; }
+
+ private:
+  // Admits `estimate` bytes, builds the datagram with `fill(std::string*)` and hands it to the
+  // endpoint, which sends and counts it from then on.
+  template <typename Fill>
+  absl::Status Send(size_t estimate, size_t reserved, Fill&& fill);
+
+  UdpSession* endpoint_;
+  const InetAddress peer_;
+};
+
+}  // namespace ringnet::net::internal
+
+#endif  // RINGNET_NET_INTERNAL_UDP_PEER_SESSION_H_
