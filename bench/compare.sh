@@ -3,7 +3,7 @@
 # (epoll and io_uring builds), Go's net package and a hand-written liburing ceiling; writes
 # bench/RESULTS.md and the plots in bench/results/. See bench/README.md.
 #
-#   bench/compare.sh            # the default sweep (about 15 minutes on 2 vCPUs, build included)
+#   bench/compare.sh            # the default sweep (11-15 minutes on 2 vCPUs, build included)
 #   bench/compare.sh --quick    # a representative subset, a few minutes
 #   bench/compare.sh -- --rounds=5 --duration=1   # extra flags for //bench:compare
 #

@@ -19,7 +19,9 @@ gover=$(go version 2>/dev/null | cut -d' ' -f3- || echo "not installed")
 boost=$(dpkg-query -W -f='${Version}' libboost1.81-dev 2>/dev/null || echo "not installed")
 liburing=$(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null || echo unknown)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain 2>/dev/null | grep -qv '^??' && echo " (with uncommitted changes)" || true)
+# Uncommitted changes to tracked files other than the results themselves.
+dirty=$(git status --porcelain -- . ':!bench/RESULTS.md' ':!bench/results' 2>/dev/null | grep -qv '^??' &&
+  echo " (with uncommitted changes)" || true)
 
 cat <<EOF
 # ringnet side by side: epoll, Boost.Asio, Go and a liburing ceiling
