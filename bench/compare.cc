@@ -49,10 +49,14 @@ ABSL_FLAG(std::string, syscall_cells, "64:1:1,64:256:16,4096:64:16",
           "SIZE:CONNECTIONS:DEPTH cells of the perf pass");
 ABSL_FLAG(std::string, udp_cells, "64:1:1,64:1:16,64:64:16,1024:64:16",
           "SIZE:CONNECTIONS:DEPTH cells of the UDP pass");
-ABSL_FLAG(
-    std::string, target_cells, "64:256:16,64:1:1",
-    "SIZE:CONNECTIONS:DEPTH cells of the issue's targets, which get --target_rounds more rounds");
-ABSL_FLAG(int, target_rounds, 4, "extra rounds for --target_cells, after the sweep");
+ABSL_FLAG(std::string, target_cells, "64:256:16,64:1:1",
+          "SIZE:CONNECTIONS:DEPTH cells of the issue's targets: run until --target_rounds "
+          "undisturbed rounds");
+ABSL_FLAG(int, target_rounds, 7, "undisturbed rounds wanted for each target cell");
+ABSL_FLAG(int, target_max_extra, 8, "at most this many extra rounds per target cell");
+ABSL_FLAG(double, disturbed, 0.10,
+          "a round is disturbed when other processes took more than this share of the two "
+          "pinned CPUs during any of its runs");
 ABSL_FLAG(int, memory_connections, 10000, "idle connections of the memory pass");
 ABSL_FLAG(bool, tcp, true, "run the TCP sweep");
 ABSL_FLAG(bool, syscalls, true, "run the perf syscall pass");
@@ -277,6 +281,43 @@ void Sweep(const std::vector<Peer>& peers, const std::vector<Cell>& cells, const
   std::fprintf(stderr, "\n");
 }
 
+// Marks round `round` of `cell` disturbed (every server's sample) when other processes took more
+// than --disturbed of the CPUs during any of its runs; returns whether it was.
+bool MarkRound(Results* results, const Cell& cell, size_t round) {
+  bool disturbed = false;
+  for (auto& [server, cells] : *results) {
+    auto it = cells.find(cell);
+    if (it != cells.end() && round < it->second.samples.size()) {
+      disturbed |= it->second.samples[round].other_load > absl::GetFlag(FLAGS_disturbed);
+    }
+  }
+  for (auto& [server, cells] : *results) {
+    auto it = cells.find(cell);
+    if (it != cells.end() && round < it->second.samples.size()) {
+      it->second.samples[round].disturbed = disturbed;
+    }
+  }
+  return disturbed;
+}
+
+// A target cell: more rounds (servers interleaved as in the sweep) until --target_rounds of its
+// rounds ran undisturbed, at most --target_max_extra more. The report judges targets on the
+// undisturbed rounds.
+void TargetRounds(const std::vector<Peer>& peers, const Cell& cell, Results* results) {
+  const size_t swept = (*results)[peers.front().name][cell].samples.size();
+  int clean = 0;
+  for (size_t r = 0; r < swept; ++r) clean += MarkRound(results, cell, r) ? 0 : 1;
+  for (int extra = 0;
+       clean < absl::GetFlag(FLAGS_target_rounds) && extra < absl::GetFlag(FLAGS_target_max_extra);
+       ++extra) {
+    Sweep(peers, {cell}, "tcp", 1,
+          absl::StrCat("tcp, target cell ", cell.size, " B x ", cell.connections, " x ", cell.depth,
+                       ", ", clean, " undisturbed rounds"),
+          results);
+    clean += MarkRound(results, cell, swept + static_cast<size_t>(extra)) ? 0 : 1;
+  }
+}
+
 // `perf stat` over a whole run: every system call of the server's threads, and io_uring_enter.
 SyscallCount CountSyscalls(const Peer& peer, const Cell& cell, const std::string& dir) {
   SyscallCount out;
@@ -468,18 +509,14 @@ int Main() {
   if (absl::GetFlag(FLAGS_tcp)) {
     Sweep(config.peers, config.cells, "tcp", std::max(1, config.rounds), "tcp", &report.tcp);
     // The targets' cells get more rounds (appended to the same series), if they were swept.
-    std::vector<Cell> targets;
     for (const Cell& c : ParseCells(absl::GetFlag(FLAGS_target_cells))) {
       if (std::find(config.cells.begin(), config.cells.end(), c) != config.cells.end()) {
-        targets.push_back(c);
+        TargetRounds(config.peers, c, &report.tcp);
+        config.target_cells.push_back(c);
       }
     }
-    if (!targets.empty() && absl::GetFlag(FLAGS_target_rounds) > 0) {
-      Sweep(config.peers, targets, "tcp", absl::GetFlag(FLAGS_target_rounds), "tcp, target cells",
-            &report.tcp);
-      config.target_cells = targets;
-      config.target_rounds = absl::GetFlag(FLAGS_target_rounds);
-    }
+    config.target_rounds = absl::GetFlag(FLAGS_target_rounds);
+    config.disturbed = absl::GetFlag(FLAGS_disturbed);
   }
   if (absl::GetFlag(FLAGS_syscalls)) {
     report.syscalls_note = PerfProblem();

@@ -56,6 +56,9 @@ struct Sample {
   double p99_us = 0;
   uint64_t errors = 0;
   uint64_t lost = 0;  // UDP
+  // Target cells: other processes took more than --disturbed of the CPUs during this run or
+  // another run of the same round.
+  bool disturbed = false;
 };
 
 // The rounds of one server on one cell.
@@ -102,8 +105,9 @@ struct RunConfig {
   double duration = 0;
   double warmup = 0;
   int rounds = 0;
-  std::vector<Cell> target_cells;  // cells that got `target_rounds` more rounds
+  std::vector<Cell> target_cells;  // run until `target_rounds` undisturbed rounds
   int target_rounds = 0;
+  double disturbed = 0;  // threshold of other processes' CPU share
   int memory_connections = 0;
 };
 
