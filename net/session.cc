@@ -282,21 +282,24 @@ SessionStat SessionHandle::Stat() const {
 void SessionHandle::SetAttribute(std::string key, std::any value) const {
   if (shared_ == nullptr) return;
   std::lock_guard<std::mutex> lock(shared_->mutex);
-  shared_->attributes[std::move(key)] = std::move(value);
+  if (shared_->attributes == nullptr)
+    shared_->attributes = std::make_unique<internal::AttributeMap>();
+  (*shared_->attributes)[std::move(key)] = std::move(value);
 }
 
 std::optional<std::any> SessionHandle::GetAttribute(absl::string_view key) const {
   if (shared_ == nullptr) return std::nullopt;
   std::lock_guard<std::mutex> lock(shared_->mutex);
-  auto it = shared_->attributes.find(key);
-  if (it == shared_->attributes.end()) return std::nullopt;
+  if (shared_->attributes == nullptr) return std::nullopt;
+  auto it = shared_->attributes->find(key);
+  if (it == shared_->attributes->end()) return std::nullopt;
   return it->second;
 }
 
 void SessionHandle::RemoveAttribute(absl::string_view key) const {
   if (shared_ == nullptr) return;
   std::lock_guard<std::mutex> lock(shared_->mutex);
-  shared_->attributes.erase(key);
+  if (shared_->attributes != nullptr) shared_->attributes->erase(key);
 }
 
 void SessionHandle::UpdateActive() const {

@@ -8,6 +8,8 @@ namespace {
 // Spare buffers kept per loop, and the largest capacity worth keeping.
 constexpr size_t kMaxSpareBuffers = 256;
 constexpr size_t kMaxSpareCapacity = 256 << 10;
+// Spare send gather lists kept per loop (one per session with a send in flight is the peak).
+constexpr size_t kMaxSpareVectors = 1024;
 
 }  // namespace
 
@@ -44,6 +46,18 @@ void LoopRegistry::GiveBuffer(std::string&& buffer) {
   if (spare_buffers_.size() >= kMaxSpareBuffers || buffer.capacity() > kMaxSpareCapacity) return;
   buffer.clear();
   spare_buffers_.push_back(std::move(buffer));
+}
+
+std::unique_ptr<SendVector> LoopRegistry::TakeSendVector() {
+  if (spare_vectors_.empty()) return std::make_unique<SendVector>();
+  std::unique_ptr<SendVector> vector = std::move(spare_vectors_.back());
+  spare_vectors_.pop_back();
+  return vector;
+}
+
+void LoopRegistry::GiveSendVector(std::unique_ptr<SendVector> vector) {
+  if (vector == nullptr || spare_vectors_.size() >= kMaxSpareVectors) return;
+  spare_vectors_.push_back(std::move(vector));
 }
 
 }  // namespace ringnet::net::internal

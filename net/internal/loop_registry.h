@@ -9,6 +9,9 @@
 #ifndef RINGNET_NET_INTERNAL_LOOP_REGISTRY_H_
 #define RINGNET_NET_INTERNAL_LOOP_REGISTRY_H_
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +27,13 @@ class LoopOwned {
   virtual ~LoopOwned() = default;
   // Closes at once (the loop is stopping): no more I/O, callbacks finish, requests cancelled.
   virtual void Abort() = 0;
+};
+
+// The gather list of one send in flight: sessions borrow one per send (idle sessions hold none).
+struct SendVector {
+  static constexpr int kMaxIov = 8;  // write queues coalesce small writes: 8 buffers go far
+  msghdr msg;
+  iovec iov[kMaxIov];
 };
 
 class LoopRegistry {
@@ -51,12 +61,17 @@ class LoopRegistry {
   std::string TakeBuffer();
   void GiveBuffer(std::string&& buffer);
 
+  // Per-loop pool of send gather lists. Take never fails; Give keeps a bounded number of spares.
+  std::unique_ptr<SendVector> TakeSendVector();
+  void GiveSendVector(std::unique_ptr<SendVector> vector);
+
  private:
   void AbortAll();
 
   runtime::EventLoop* loop_;
   absl::flat_hash_map<LoopOwned*, std::unique_ptr<LoopOwned>> owned_;
   std::vector<std::string> spare_buffers_;
+  std::vector<std::unique_ptr<SendVector>> spare_vectors_;
 };
 
 }  // namespace ringnet::net::internal

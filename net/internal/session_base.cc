@@ -18,6 +18,20 @@ int64_t FiniteNs(absl::Duration d) {
 
 }  // namespace
 
+SessionLimits SessionLimits::From(const SessionOptions& o) {
+  SessionLimits l;
+  l.read_timeout_ns = FiniteNs(o.read_timeout);
+  l.write_timeout_ns = FiniteNs(o.write_timeout);
+  l.idle_timeout_ns = FiniteNs(o.idle_timeout);
+  l.cron_period_ns = FiniteNs(o.cron_period);
+  l.close_linger_ns = FiniteNs(o.close_linger);
+  l.max_msg_len = o.max_msg_len;
+  l.max_datagram = static_cast<uint32_t>(std::min<size_t>(o.max_datagram, UINT32_MAX));
+  l.tcp_no_delay = o.tcp_no_delay;
+  l.close_on_icmp_error = o.close_on_icmp_error;
+  return l;
+}
+
 SessionBase::SessionBase(runtime::EventLoop* loop, SessionKind kind)
     : loop_(loop),
       shared_(std::make_shared<SessionShared>(
@@ -61,13 +75,15 @@ absl::Status SessionBase::Configure(const NewSessionCallback& callback) {
   if (!status.ok()) return status;
   listener_ = std::move(config.listener);
   codec_ = config.codec != nullptr ? std::move(config.codec) : std::make_shared<codec::RawCodec>();
-  options_ = config.options;
-  shared_->write_high_water = static_cast<int64_t>(options_.write_high_water);
+  options_ = SessionLimits::From(config.options);
+  shared_->write_high_water = static_cast<int64_t>(config.options.write_high_water);
   if (shared_->kind == SessionKind::kUdp || shared_->kind == SessionKind::kUdpConnected ||
       shared_->kind == SessionKind::kUdpPeer) {
     shared_->max_datagram = options_.max_datagram;
   }
-  if (options_.executor != nullptr) serial_ = std::make_shared<SerialExecutor>(options_.executor);
+  if (config.options.executor != nullptr) {
+    serial_ = std::make_shared<SerialExecutor>(config.options.executor);
+  }
   return absl::OkStatus();
 }
 
@@ -121,7 +137,7 @@ void SessionBase::Close() {
 }
 
 void SessionBase::StartLingerTimer() {
-  const int64_t linger = FiniteNs(options_.close_linger);
+  const int64_t linger = options_.close_linger_ns;
   if (linger > 0) {
     linger_timer_ = loop_->RunAfter(absl::Nanoseconds(linger), [this] {
       linger_timer_ = runtime::TimerId();
@@ -175,9 +191,9 @@ void SessionBase::DeliverDatagram(absl::string_view payload, const InetAddress& 
     }
     if (!error.ok()) {
       DeliverError(absl::Status(
-          error.code(), absl::StrCat("udp session ", id(), ": datagram of ", payload.size(),
-                                     " bytes from ", from.ToString(), " dropped: ",
-                                     error.message())));
+          error.code(),
+          absl::StrCat("udp session ", id(), ": datagram of ", payload.size(), " bytes from ",
+                       from.ToString(), " dropped: ", error.message())));
       return;
     }
   }
@@ -268,15 +284,15 @@ bool SessionBase::AdmitWrite(size_t adding, size_t reserved, absl::Status* error
 }
 
 void SessionBase::StartTimers() {
-  const int64_t cron = FiniteNs(options_.cron_period);
+  const int64_t cron = options_.cron_period_ns;
   if (cron > 0) {
     cron_timer_ = loop_->RunEvery(absl::Nanoseconds(cron), [this] { DeliverCron(); });
   }
   // One watchdog checks all three timeouts, at a quarter of the shortest: a timeout fires
   // between 1x and 1.25x its value, and no timer is touched per message.
   int64_t shortest = 0;
-  for (absl::Duration d : {options_.idle_timeout, options_.read_timeout, options_.write_timeout}) {
-    const int64_t ns = FiniteNs(d);
+  for (int64_t ns :
+       {options_.idle_timeout_ns, options_.read_timeout_ns, options_.write_timeout_ns}) {
     if (ns > 0 && (shortest == 0 || ns < shortest)) shortest = ns;
   }
   if (shortest > 0) {
@@ -295,14 +311,14 @@ void SessionBase::StopTimers() {
 void SessionBase::CheckTimeouts() {
   if (state_ != State::kOpen && state_ != State::kClosing) return;
   const int64_t now = loop_->NowNs();
-  const int64_t idle = FiniteNs(options_.idle_timeout);
-  const int64_t read = FiniteNs(options_.read_timeout);
-  const int64_t write = FiniteNs(options_.write_timeout);
+  const int64_t idle = options_.idle_timeout_ns;
+  const int64_t read = options_.read_timeout_ns;
+  const int64_t write = options_.write_timeout_ns;
   const int64_t last_read = shared_->last_read_ns.load(std::memory_order_relaxed);
   if (idle > 0 && state_ == State::kOpen && now - last_read >= idle) {
     TimedOut(absl::DeadlineExceededError(
         absl::StrCat("session ", id(), ": idle timeout, nothing received for ",
-                     absl::FormatDuration(options_.idle_timeout))));
+                     absl::FormatDuration(absl::Nanoseconds(idle)))));
     return;
   }
   if (read > 0 && HasPartialInput() && partial_since_ns_ != 0 && now - partial_since_ns_ >= read) {
@@ -315,7 +331,7 @@ void SessionBase::CheckTimeouts() {
   if (write > 0 && queued > 0 && now - write_progress_ns_ >= write) {
     TimedOut(absl::DeadlineExceededError(absl::StrCat(
         "session ", id(), ": write timeout, ", queued, " queued bytes made no progress for ",
-        absl::FormatDuration(options_.write_timeout))));
+        absl::FormatDuration(absl::Nanoseconds(write)))));
   }
 }
 

@@ -43,6 +43,22 @@ class SessionObserver {
   ~SessionObserver() = default;
 };
 
+// The options a session consults once configured, kept compact (every session holds one: idle
+// sessions should cost little). Durations in nanoseconds; 0 means none.
+struct SessionLimits {
+  static SessionLimits From(const SessionOptions& options);
+
+  int64_t read_timeout_ns = 0;
+  int64_t write_timeout_ns = 0;
+  int64_t idle_timeout_ns = 0;
+  int64_t cron_period_ns = 0;
+  int64_t close_linger_ns = 0;
+  size_t max_msg_len = 4 << 20;
+  uint32_t max_datagram = 65507;
+  bool tcp_no_delay = true;
+  bool close_on_icmp_error = false;
+};
+
 class SessionBase : public SessionCore, public LoopOwned {
  public:
   SessionBase(runtime::EventLoop* loop, SessionKind kind);
@@ -134,7 +150,7 @@ class SessionBase : public SessionCore, public LoopOwned {
   State state_ = State::kOpening;
   std::shared_ptr<EventListener> listener_;
   std::shared_ptr<codec::Codec> codec_;
-  SessionOptions options_;
+  SessionLimits options_;
 
  private:
   void StartTimers();

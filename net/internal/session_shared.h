@@ -46,6 +46,8 @@ class SessionCore {
   ~SessionCore() = default;
 };
 
+using AttributeMap = absl::flat_hash_map<std::string, std::any>;
+
 struct SessionShared : std::enable_shared_from_this<SessionShared> {
   SessionShared(uint64_t id, runtime::EventLoop* loop, SessionKind kind)
       : id(id), loop(loop), kind(kind) {}
@@ -74,10 +76,10 @@ struct SessionShared : std::enable_shared_from_this<SessionShared> {
   std::atomic<int64_t> active_ns{0};
 
   mutable std::mutex mutex;
-  bool attached = true;                                   // guarded by mutex
-  InetAddress local;                                      // guarded by mutex
-  InetAddress remote;                                     // guarded by mutex
-  absl::flat_hash_map<std::string, std::any> attributes;  // guarded by mutex
+  bool attached = true;                      // guarded by mutex
+  InetAddress local;                         // guarded by mutex
+  InetAddress remote;                        // guarded by mutex
+  std::unique_ptr<AttributeMap> attributes;  // guarded by mutex; created by the first Set
 
   // Runs `task` on the loop thread with the session's core, if the session still exists.
   // Returns false if it no longer does. Thread-safe.

@@ -13,10 +13,9 @@ TcpSession::TcpSession(runtime::EventLoop* loop, UniqueFd fd, SessionKind kind)
     : SessionBase(loop, kind), fd_(std::move(fd)), queue_(&LoopRegistry::Of(loop)) {
   absl::StatusOr<InetAddress> local = LocalAddressOf(fd_.get());
   absl::StatusOr<InetAddress> remote = PeerAddressOf(fd_.get());
-  if (remote.ok()) peer_ = *remote;
   std::lock_guard<std::mutex> lock(shared_->mutex);
   if (local.ok()) shared_->local = *local;
-  shared_->remote = peer_;
+  if (remote.ok()) shared_->remote = *remote;
 }
 
 TcpSession::~TcpSession() = default;
@@ -106,7 +105,7 @@ void TcpSession::HandleBytes(absl::Span<char> bytes) {
 }
 
 absl::StatusOr<size_t> TcpSession::Consume(absl::Span<char> bytes) {
-  return DecodeAndDeliver(absl::string_view(bytes.data(), bytes.size()), peer_);
+  return DecodeAndDeliver(absl::string_view(bytes.data(), bytes.size()), peer());
 }
 
 void TcpSession::OnPeerEof() {
@@ -222,20 +221,24 @@ void TcpSession::ScheduleFlush() {
 void TcpSession::Flush() {
   if (send_in_flight_ || queue_.empty() || state_ == State::kClosed) return;
   size_t bytes = 0;
-  const int n = queue_.Gather(iov_, kMaxIov, &bytes);
+  iovec iov[SendVector::kMaxIov];
+  const int n = queue_.Gather(iov, SendVector::kMaxIov, &bytes);
   send_in_flight_ = true;
   if (n == 1) {
-    loop_->SubmitSend(&send_op_, fd_.get(), iov_[0].iov_base, iov_[0].iov_len, MSG_NOSIGNAL);
+    loop_->SubmitSend(&send_op_, fd_.get(), iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
   } else {
-    msg_ = msghdr{};
-    msg_.msg_iov = iov_;
-    msg_.msg_iovlen = static_cast<size_t>(n);
-    loop_->SubmitSendmsg(&send_op_, fd_.get(), &msg_, MSG_NOSIGNAL);
+    send_vector_ = queue_.pool()->TakeSendVector();
+    std::copy_n(iov, n, send_vector_->iov);
+    send_vector_->msg = msghdr{};
+    send_vector_->msg.msg_iov = send_vector_->iov;
+    send_vector_->msg.msg_iovlen = static_cast<size_t>(n);
+    loop_->SubmitSendmsg(&send_op_, fd_.get(), &send_vector_->msg, MSG_NOSIGNAL);
   }
 }
 
 void TcpSession::OnSend(int32_t result, uint32_t) {
   send_in_flight_ = false;
+  if (send_vector_ != nullptr) queue_.pool()->GiveSendVector(std::move(send_vector_));
   if (result >= 0) {
     queue_.Consume(static_cast<size_t>(result));
     NoteWritten(static_cast<size_t>(result));

@@ -105,12 +105,12 @@ class TcpSession : public SessionBase {
   bool IoIdle() const override { return !recv_armed_ && !send_in_flight_ && cancels_ == 0; }
   bool HasPartialInput() const override { return !input_.empty(); }
 
-  const InetAddress& peer() const { return peer_; }
+  // The peer's address. A stream session's remote address is written once, in the constructor,
+  // so the loop thread reads it without the shared lock.
+  const InetAddress& peer() const { return shared_->remote; }
   bool peer_eof() const { return peer_eof_; }
 
  private:
-  static constexpr int kMaxIov = 8;  // the queue coalesces small writes: 8 buffers go far
-
   void ArmRecv();
   void OnRecv(int32_t result, uint32_t flags);
   void OnSend(int32_t result, uint32_t flags);
@@ -124,15 +124,15 @@ class TcpSession : public SessionBase {
   absl::Status QueueWrite(size_t size, size_t reserved, Append&& append);
 
   UniqueFd fd_;
-  InetAddress peer_;
   runtime::BufferRing* buffers_ = nullptr;
   runtime::MemberOperation<TcpSession, &TcpSession::OnRecv> recv_op_{this};
   runtime::MemberOperation<TcpSession, &TcpSession::OnSend> send_op_{this};
   runtime::MemberOperation<TcpSession, &TcpSession::OnCancelled> cancel_op_{this};
   std::string input_;  // bytes of a partial package, carried to the next receive
   WriteQueue queue_;
-  msghdr msg_{};
-  iovec iov_[kMaxIov];
+  // The gather list of the send in flight, when it has more than one buffer (borrowed from the
+  // loop's pool, returned when the send completes).
+  std::unique_ptr<SendVector> send_vector_;
   int cancels_ = 0;
   bool recv_armed_ = false;
   bool send_in_flight_ = false;

@@ -48,8 +48,7 @@ absl::Status UdpPeerSession::WriteBytes(absl::string_view bytes, const InetAddre
   });
 }
 
-absl::Status UdpPeerSession::WriteOwned(std::string&& bytes, const InetAddress*,
-                                        size_t reserved) {
+absl::Status UdpPeerSession::WriteOwned(std::string&& bytes, const InetAddress*, size_t reserved) {
   return Send(bytes.size(), reserved, [&](std::string* out) {
     out->swap(bytes);
     return absl::OkStatus();

@@ -29,11 +29,9 @@ class UdpPeerSession final : public SessionBase {
 
   // SessionCore.
   absl::Status WritePkg(Package&& pkg, const InetAddress* to, size_t reserved) override;
-  absl::Status WriteBytes(absl::string_view bytes, const InetAddress* to,
-                          size_t reserved) override;
+  absl::Status WriteBytes(absl::string_view bytes, const InetAddress* to, size_t reserved) override;
   absl::Status WriteOwned(std::string&& bytes, const InetAddress* to, size_t reserved) override;
-  absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts,
-                               size_t reserved) override;
+  absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts, size_t reserved) override;
 
  protected:
   absl::Status StartIo() override { return absl::OkStatus(); }

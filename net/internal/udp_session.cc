@@ -3,8 +3,8 @@
 #include <liburing.h>
 
 #include <algorithm>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "ringnet/net/internal/loop_registry.h"
@@ -154,8 +154,8 @@ UdpPeerSession* UdpSession::PeerFor(const InetAddress& from) {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     local = shared_->local;
   }
-  UdpPeerSession* peer = LoopRegistry::Of(loop_).Adopt(
-      std::make_unique<UdpPeerSession>(loop_, this, local, from));
+  UdpPeerSession* peer =
+      LoopRegistry::Of(loop_).Adopt(std::make_unique<UdpPeerSession>(loop_, this, local, from));
   peer->set_observer(this);
   peers_->by_address[from] = peer;
   if (!peer->Open(peers_->callback).ok()) return nullptr;  // rejected: the datagram is dropped

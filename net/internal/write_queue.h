@@ -33,6 +33,9 @@ class WriteQueue {
   WriteQueue& operator=(const WriteQueue&) = delete;
   ~WriteQueue() { Clear(); }
 
+  // The pool given at construction.
+  LoopRegistry* pool() const { return pool_; }
+
   // Queues what `append(std::string* out)` appends to `*out` (it must only append), expecting
   // about `hint` bytes; returns what `append` returns. Encoders write straight into the queue.
   template <typename Append>
