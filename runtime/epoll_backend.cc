@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -35,10 +36,14 @@ struct EpollBackend::Request {
   bool connecting = false;
   void* buf = nullptr;
   size_t len = 0;
-  msghdr msg{};  // sendmsg's header, or recvmsg's template
   BufferRing* pool = nullptr;
-  sockaddr_storage addr{};
-  socklen_t addrlen = 0;
+  union {
+    msghdr msg{};  // sendmsg's header, or recvmsg's template
+    struct {
+      sockaddr_in6 addr;  // IPv4 or IPv6: the only families ringnet connects to
+      socklen_t addrlen;
+    } peer;  // connect's address
+  };
   Operation* target = nullptr;
   Request* next_for_op = nullptr;
 };
@@ -157,8 +162,13 @@ void EpollBackend::Accept(Operation* op, int fd, bool multishot) {
 
 void EpollBackend::Connect(Operation* op, int fd, const sockaddr* addr, socklen_t len) {
   Request* r = NewRequest(Kind::kConnect, op, fd);
-  std::memcpy(&r->addr, addr, std::min<size_t>(len, sizeof(r->addr)));
-  r->addrlen = len;
+  // Only IPv4 and IPv6 addresses fit; a longer one fails when the request runs (addrlen 0).
+  if (len <= sizeof(r->peer.addr)) {
+    std::memcpy(&r->peer.addr, addr, len);
+    r->peer.addrlen = len;
+  } else {
+    r->peer.addrlen = 0;
+  }
   r->write_side = true;
   Prepare(r);
 }
@@ -326,8 +336,11 @@ bool EpollBackend::ExecuteWrite(Request* r) {
   while (true) {
     long n;
     if (r->kind == Kind::kConnect) {
-      if (!r->connecting) {
-        n = Syscall(connect(r->fd, reinterpret_cast<sockaddr*>(&r->addr), r->addrlen));
+      if (r->peer.addrlen == 0) {
+        errno = EAFNOSUPPORT;
+        n = -1;
+      } else if (!r->connecting) {
+        n = Syscall(connect(r->fd, reinterpret_cast<sockaddr*>(&r->peer.addr), r->peer.addrlen));
         if (n < 0 && errno == EINPROGRESS) {
           r->connecting = true;
           Park(r, /*write=*/true);
@@ -416,7 +429,7 @@ void EpollBackend::Unpark(Request* r) {
   auto it = waiters_.find(r->fd);
   if (it == waiters_.end()) return;
   FdWaiters& w = it->second;
-  for (std::vector<Request*>* list : {&w.readers, &w.writers}) {
+  for (WaiterList* list : {&w.readers, &w.writers}) {
     list->erase(std::remove(list->begin(), list->end(), r), list->end());
   }
   if (w.readers.empty() && w.writers.empty()) {
@@ -431,13 +444,13 @@ void EpollBackend::OnReady(int fd, uint32_t events) {
   if (it == waiters_.end()) return;
   const bool error = (events & (EPOLLERR | EPOLLHUP)) != 0;
   // Copies: running a request can unpark it and erase the fd's entry.
-  std::vector<Request*> readers = it->second.readers;
-  std::vector<Request*> writers = it->second.writers;
+  const WaiterList readers = it->second.readers;
+  const WaiterList writers = it->second.writers;
   if (error || (events & (EPOLLIN | EPOLLRDHUP)) != 0) RunWaiters(readers, false);
   if (error || (events & EPOLLOUT) != 0) RunWaiters(writers, true);
 }
 
-void EpollBackend::RunWaiters(std::vector<Request*>& list, bool write) {
+void EpollBackend::RunWaiters(absl::Span<Request* const> list, bool write) {
   for (Request* r : list) {
     // A request run earlier in this batch may have finished (and been freed) this one's peers
     // only through cancellation, which never happens here; each runs once.

@@ -24,7 +24,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "ringnet/runtime/buffer_ring.h"
 #include "ringnet/runtime/operation.h"
 
@@ -85,9 +87,11 @@ class EpollBackend {
     kCancelFd
   };
   struct Request;
+  // Usually one receive and at most one send wait on a socket: no heap block per socket.
+  using WaiterList = absl::InlinedVector<Request*, 1>;
   struct FdWaiters {
-    std::vector<Request*> readers;
-    std::vector<Request*> writers;
+    WaiterList readers;
+    WaiterList writers;
     bool registered = false;
   };
 
@@ -104,7 +108,7 @@ class EpollBackend {
   void Park(Request* r, bool write);
   void Unpark(Request* r);
   void OnReady(int fd, uint32_t events);
-  void RunWaiters(std::vector<Request*>& list, bool write);
+  void RunWaiters(absl::Span<Request* const> list, bool write);
   int CancelMatching(Request* cancel);
   void Unindex(Request* r);
   long Syscall(long result) {

@@ -1,8 +1,11 @@
 #include "ringnet/runtime/event_loop.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <future>
 #include <thread>
 #include <vector>
@@ -242,6 +245,30 @@ TEST_P(EventLoopTest, StopCancelsRequestsInFlightAndReapsThem) {
   EXPECT_EQ(loop->in_flight(), 0u);
   close(fds[0]);
   close(fds[1]);
+}
+
+// A connect to an address of a family an IPv4 socket cannot reach fails with EAFNOSUPPORT on
+// every backend (the epoll backend keeps only IPv4/IPv6-sized addresses per request).
+TEST_P(EventLoopTest, ConnectToAnotherFamilyFailsWithEafnosupport) {
+  auto loop = MakeLoop();
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un unix_addr{};
+  unix_addr.sun_family = AF_UNIX;
+  std::strcpy(unix_addr.sun_path, "/nonexistent/ringnet-test");
+  struct Connector final : Operation {
+    std::promise<int32_t> result;
+    void Complete(int32_t r, uint32_t) override { result.set_value(r); }
+  } connector;
+  std::future<int32_t> result = connector.result.get_future();
+  LoopThread running(loop.get());
+  loop->Post([&] {
+    loop->SubmitConnect(&connector, fd, reinterpret_cast<const sockaddr*>(&unix_addr),
+                        sizeof(unix_addr));
+  });
+  EXPECT_EQ(result.get(), -EAFNOSUPPORT);
+  running.Join();
+  close(fd);
 }
 
 TEST_P(EventLoopTest, DeferredTasksRunAfterTheCurrentCallback) {
