@@ -120,6 +120,20 @@ TEST(LineCodecTest, EncodeRejectsEmbeddedNewlines) {
   EXPECT_EQ(out, "ping\n");
 }
 
+// Found by stream_codec_fuzzer: "ab\r" used to go out as "ab\r\n", which every reader (this
+// decoder included) takes for the line "ab". A line the peer would read back differently is
+// refused instead of being changed silently.
+TEST(LineCodecTest, EncodeRejectsATrailingCarriageReturn) {
+  LineCodec codec(8);
+  std::string out;
+  const absl::Status status = codec.Encode(Package::View("ab\r"), &out);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("'\\r'"), std::string::npos) << status;
+  EXPECT_EQ(out, "");
+  EXPECT_TRUE(codec.Encode(Package::View("a\rb"), &out).ok());  // inside a line it is data
+  EXPECT_EQ(out, "a\rb\n");
+}
+
 TEST(PackageTest, CopiesOwnTheirBytesAndTypedValuesRoundTrip) {
   std::string buffer = "borrowed";
   Package view = Package::View(buffer, PackageKind::kText);

@@ -32,6 +32,10 @@ absl::Status LineCodec::Encode(const Package& pkg, std::string* out) {
   if (line.find('\n') != absl::string_view::npos) {
     return absl::InvalidArgumentError("line codec: a line to send contains '\\n'");
   }
+  if (!line.empty() && line.back() == '\r') {
+    // The reader drops a '\r' before the '\n': the peer would get the line without it.
+    return absl::InvalidArgumentError("line codec: a line to send ends with '\\r'");
+  }
   if (line.size() > max_line_length_) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "line codec: line of ", line.size(), " bytes exceeds the maximum of ", max_line_length_));

@@ -1,5 +1,6 @@
 // LineCodec: packages separated by '\n' (a trailing '\r' is dropped), at most `max_line_length`
-// bytes each, not counting the terminator.
+// bytes each, not counting the terminator. Encode refuses a line containing '\n' or ending with
+// '\r' (the peer would read it back differently).
 //
 // A line that grows past the limit without a '\n' fails as soon as the limit is passed, so a peer
 // cannot make the session buffer an endless line.
