@@ -20,25 +20,10 @@
 namespace ringnet::net {
 namespace {
 
+using testing::ErrorLog;
 using testing::PlainTcpClient;
 using testing::RecordingListener;
 using testing::TcpHarness;
-
-// Collects endpoint-level errors.
-struct ErrorLog {
-  std::mutex mutex;
-  std::vector<absl::Status> errors;
-  std::function<void(const absl::Status&)> Sink() {
-    return [this](const absl::Status& s) {
-      std::lock_guard<std::mutex> lock(mutex);
-      errors.push_back(s);
-    };
-  }
-  size_t size() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return errors.size();
-  }
-};
 
 TcpClientOptions ClientTo(const InetAddress& server, std::shared_ptr<RecordingListener> l) {
   TcpClientOptions options;

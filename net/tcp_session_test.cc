@@ -223,6 +223,30 @@ TEST(TcpSessionTest, ServerCloseClosesLiveSessionsGracefully) {
   EXPECT_FALSE(PlainTcpClient::Connect(h.server->address()).ok());
 }
 
+// WriteBytesArray gathers its parts, in order, with what else is queued: parts of 64 KiB and
+// more keep buffers of their own, so this goes out as multi-buffer sendmsg calls (the gather list
+// borrowed from the loop's pool), and the pool serves the next send again.
+TEST(TcpSessionTest, WriteBytesArrayArrivesInOrderThroughGatheredSends) {
+  TcpHarness h;
+  h.Start();
+  PlainTcpClient peer = MustConnect(h);
+  ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->opens() == 1; }));
+  SessionHandle s = h.listener->sessions()[0];
+  std::string expected;
+  for (int round = 0; round < 3; ++round) {
+    const std::string big_a(70'000, static_cast<char>('a' + round));
+    const std::string big_b(90'000, static_cast<char>('A' + round));
+    std::vector<absl::string_view> parts = {"head", big_a, "", "mid", big_b, "tail"};
+    ASSERT_TRUE(s.WriteBytes("first").ok());
+    ASSERT_TRUE(s.WriteBytesArray(parts).ok());
+    expected += "first";
+    for (absl::string_view p : parts) expected.append(p.data(), p.size());
+  }
+  absl::StatusOr<std::string> got = peer.ReadExactly(expected.size());
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got == expected) << "the gathered bytes differ";
+}
+
 TEST(TcpSessionTest, HandlesWorkFromOtherThreadsAndFailCleanlyAfterClose) {
   TcpHarness h;
   h.Start();
@@ -237,6 +261,9 @@ TEST(TcpSessionTest, HandlesWorkFromOtherThreadsAndFailCleanlyAfterClose) {
   }
   for (auto& w : writers) w.join();
   EXPECT_TRUE(peer.ReadExactly(4000).ok());
+  // No attribute yet (the map is created by the first SetAttribute): reads and removes are safe.
+  EXPECT_FALSE(s.GetAttribute("user").has_value());
+  s.RemoveAttribute("user");
   s.SetAttribute("user", std::string("alice"));
   EXPECT_EQ(std::any_cast<std::string>(*s.GetAttribute("user")), "alice");
   s.RemoveAttribute("user");

@@ -20,28 +20,13 @@ namespace {
 
 namespace ws = codec::websocket;
 using codec::PackageKind;
+using testing::ErrorLog;
 using testing::PlainTcpListener;
 using testing::RawWsPeer;
 using testing::RecordingListener;
 using testing::WsHarness;
 using testing::WsMessage;
 using ws::Opcode;
-
-// Thread-safe error sink for on_error.
-struct ErrorLog {
-  std::mutex mutex;
-  std::vector<absl::Status> errors;
-  std::function<void(const absl::Status&)> Sink() {
-    return [this](const absl::Status& s) {
-      std::lock_guard<std::mutex> lock(mutex);
-      errors.push_back(s);
-    };
-  }
-  size_t size() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return errors.size();
-  }
-};
 
 WsClientOptions ClientTo(const std::string& url, std::shared_ptr<RecordingListener> listener) {
   WsClientOptions options;

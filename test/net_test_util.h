@@ -27,6 +27,22 @@ using net::Package;
 using net::SessionHandle;
 
 // Records every callback; optional hooks run first (on the loop thread). Thread-safe.
+// Collects endpoint-level errors (an endpoint's on_error) from any thread.
+struct ErrorLog {
+  std::mutex mutex;
+  std::vector<absl::Status> errors;
+  std::function<void(const absl::Status&)> Sink() {
+    return [this](const absl::Status& s) {
+      std::lock_guard<std::mutex> lock(mutex);
+      errors.push_back(s);
+    };
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return errors.size();
+  }
+};
+
 class RecordingListener : public net::EventListener {
  public:
   std::function<absl::Status(const SessionHandle&)> on_open;
