@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "ringnet/codec/websocket/close.h"
+#include "ringnet/net/internal/tcp_session.h"
 #include "ringnet/net/websocket.h"
 #include "ringnet/test/ws_test_util.h"
 
@@ -65,6 +66,24 @@ TEST(WsServerTest, EchoesTextBinaryEmptyAndLargeMessagesWithTheirKind) {
   SessionHandle s = h.listener->sessions()[0];
   EXPECT_EQ(s.kind(), SessionKind::kWebSocket);
   EXPECT_EQ(s.Stat().packages_in, 6u);
+  EXPECT_TRUE(h.listener->errors().empty());
+}
+
+// A server's echo of an unfragmented message that arrived whole sends the payload from the
+// receive buffer (unmasked in place there) behind a copied header; every buffer comes back.
+TEST(WsServerTest, MidSizeEchoesAreSentFromTheReceiveBuffer) {
+  WsHarness h;
+  h.Start();
+  RawWsPeer peer = MustConnect(h);
+  ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->opens() == 1; }));
+  for (int i = 0; i < 50; ++i) {
+    std::string payload(1000 + i * 200, '\0');
+    for (size_t j = 0; j < payload.size(); ++j) payload[j] = static_cast<char>('a' + (i + j) % 26);
+    ExpectEcho(peer, i % 2 == 0 ? Opcode::kBinary : Opcode::kText, payload);
+  }
+  runtime::EventLoop* loop = h.group->loop(0);
+  EXPECT_GT(testing::ReceiveRingState(loop, internal::kStreamBufferSize).holds, 0u);
+  EXPECT_TRUE(testing::AllReceiveBuffersBack(loop, internal::kStreamBufferSize));
   EXPECT_TRUE(h.listener->errors().empty());
 }
 

@@ -12,10 +12,14 @@ void* MapAnonymous(size_t bytes) {
   return p == MAP_FAILED ? nullptr : p;
 }
 
-absl::Status CheckGeometry(uint32_t count, uint32_t size) {
+absl::Status CheckGeometry(uint32_t count, uint32_t size, uint32_t spares) {
   if (count == 0 || count > 32768 || (count & (count - 1)) != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("buffer ring count must be a power of two in [1, 32768], got ", count));
+  }
+  if (spares > count) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("buffer ring spares must be at most its count ", count, ", got ", spares));
   }
   if (size == 0) return absl::InvalidArgumentError("buffer ring buffer size must be positive");
   return absl::OkStatus();
@@ -24,7 +28,10 @@ absl::Status CheckGeometry(uint32_t count, uint32_t size) {
 }  // namespace
 
 absl::Status BufferRing::Map() {
-  buffers_bytes_ = static_cast<size_t>(count_) * stride_;
+  buffers_bytes_ = static_cast<size_t>(total_) * stride_;
+  // Lowest ids on top: used first, so few spare pages ever become resident.
+  spares_.reserve(total_ - count_);
+  for (uint32_t i = total_; i > count_; --i) spares_.push_back(static_cast<uint16_t>(i - 1));
   buffers_ = static_cast<char*>(MapAnonymous(buffers_bytes_));
   if (buffers_ == nullptr) {
     return absl::ResourceExhaustedError(
@@ -34,9 +41,10 @@ absl::Status BufferRing::Map() {
 }
 
 absl::StatusOr<std::unique_ptr<BufferRing>> BufferRing::Create(Ring& ring, uint16_t group_id,
-                                                               uint32_t count, uint32_t size) {
-  if (absl::Status ok = CheckGeometry(count, size); !ok.ok()) return ok;
-  std::unique_ptr<BufferRing> br(new BufferRing(&ring, group_id, count, size));
+                                                               uint32_t count, uint32_t size,
+                                                               uint32_t spares) {
+  if (absl::Status ok = CheckGeometry(count, size, spares); !ok.ok()) return ok;
+  std::unique_ptr<BufferRing> br(new BufferRing(&ring, group_id, count, size, spares));
   if (absl::Status mapped = br->Map(); !mapped.ok()) return mapped;
   br->entries_bytes_ = sizeof(io_uring_buf) * count;
   br->entries_ = static_cast<io_uring_buf_ring*>(MapAnonymous(br->entries_bytes_));
@@ -58,14 +66,16 @@ absl::StatusOr<std::unique_ptr<BufferRing>> BufferRing::Create(Ring& ring, uint1
                           static_cast<uint16_t>(i), mask, static_cast<int>(i));
   }
   io_uring_buf_ring_advance(br->entries_, static_cast<int>(count));
+  br->in_ring_ = count;
   return br;
 }
 
 absl::StatusOr<std::unique_ptr<BufferRing>> BufferRing::CreateUserSpace(uint16_t group_id,
                                                                         uint32_t count,
-                                                                        uint32_t size) {
-  if (absl::Status ok = CheckGeometry(count, size); !ok.ok()) return ok;
-  std::unique_ptr<BufferRing> br(new BufferRing(nullptr, group_id, count, size));
+                                                                        uint32_t size,
+                                                                        uint32_t spares) {
+  if (absl::Status ok = CheckGeometry(count, size, spares); !ok.ok()) return ok;
+  std::unique_ptr<BufferRing> br(new BufferRing(nullptr, group_id, count, size, spares));
   if (absl::Status mapped = br->Map(); !mapped.ok()) return mapped;
   br->free_.reserve(count);
   // Lowest ids on top: reused first, so few pages of the pool ever become resident.
@@ -86,14 +96,36 @@ int32_t BufferRing::Select() {
   return id;
 }
 
-void BufferRing::Recycle(uint16_t id) {
-  --outstanding_;
+void BufferRing::Provide(uint16_t id) {
   if (ring_ == nullptr) {
     free_.push_back(id);
     return;
   }
+  // The ring has room: the kernel holds at most in_ring_ < count_ entries (it may have taken
+  // more than the CQEs reaped so far tell, never fewer).
   io_uring_buf_ring_add(entries_, Data(id), size_, id, io_uring_buf_ring_mask(count_), 0);
   io_uring_buf_ring_advance(entries_, 1);
+  ++in_ring_;
+}
+
+void BufferRing::Recycle(uint16_t id) {
+  --outstanding_;
+  holds_[id] = 0;
+  if (Available() < count_) {
+    Provide(id);
+  } else {
+    spares_.push_back(id);
+  }
+}
+
+void BufferRing::Hold(uint16_t id) {
+  ++holds_made_;
+  if (++holds_[id] == 2 && !spares_.empty() && Available() < count_) {
+    // First lent: a spare takes its place where receives pick from.
+    const uint16_t spare = spares_.back();
+    spares_.pop_back();
+    Provide(spare);
+  }
 }
 
 }  // namespace ringnet::runtime

@@ -9,6 +9,15 @@
 // they are consumed. When every buffer is out, receives fail with -ENOBUFS; the owner reports
 // that with `NoteExhausted()` and re-arms later.
 //
+// Lending: an owner may let a buffer's bytes live on after it has handled them (a write that
+// sends them straight from the buffer, without a copy). It pairs `Take` with `Release` instead
+// of `Recycle`, and each lender calls `Hold` and later `Release`; the buffer goes back when the
+// last holder releases it. A lent buffer may stay out for long (until its send completes), so
+// the ring keeps `spares` extra buffers: when a buffer is first lent, a spare takes its place
+// in the ring, so lending never shrinks what receives can pick from. `CanLend` says no once the
+// spares are used up; the lender then copies. Buffers coming back refill the ring first, then
+// the spares.
+//
 // Example:
 //
 //   absl::StatusOr<std::unique_ptr<BufferRing>> buffers =
@@ -37,13 +46,16 @@ namespace ringnet::runtime {
 class BufferRing {
  public:
   // Kernel mode: registers `count` buffers (a power of two, at most 32768) of `size` bytes as
-  // buffer group `group_id` of `ring`. The memory is reserved, not touched: pages become resident
-  // only once the kernel writes into them. Must run on the ring's submitting thread.
+  // buffer group `group_id` of `ring`, plus `spares` (at most `count`) that stand in for lent
+  // buffers. The memory is reserved, not touched: pages become resident only once the kernel
+  // writes into them. Must run on the ring's submitting thread.
   static absl::StatusOr<std::unique_ptr<BufferRing>> Create(Ring& ring, uint16_t group_id,
-                                                            uint32_t count, uint32_t size);
+                                                            uint32_t count, uint32_t size,
+                                                            uint32_t spares = 0);
   // User mode: the same pool, selected by the loop with Select() instead of by the kernel.
   static absl::StatusOr<std::unique_ptr<BufferRing>> CreateUserSpace(uint16_t group_id,
-                                                                     uint32_t count, uint32_t size);
+                                                                     uint32_t count, uint32_t size,
+                                                                     uint32_t spares = 0);
   BufferRing(const BufferRing&) = delete;
   BufferRing& operator=(const BufferRing&) = delete;
   // Unregisters the group (kernel mode) and releases the memory. No request may still use it.
@@ -59,15 +71,31 @@ class BufferRing {
   }
 
   // Takes the buffer a CQE names out of the ring's accounting and returns its first byte.
+  // The taker holds it once (see Release).
   char* Take(uint16_t id) {
     ++outstanding_;
+    holds_[id] = 1;
+    if (ring_ != nullptr) --in_ring_;  // user mode: Select took it off the free list
     return Data(id);
   }
   // The first byte of buffer `id` (64-byte aligned, whatever the buffer size).
   char* Data(uint16_t id) const { return buffers_ + static_cast<size_t>(id) * stride_; }
 
-  // Gives buffer `id` back (to the kernel, or to the free list in user mode).
+  // Gives buffer `id` back, whoever holds it: to the kernel (the free list in user mode) while
+  // the ring has room, else to the spares.
   void Recycle(uint16_t id);
+
+  // Lending a taken buffer (see the top): `Hold` adds a holder (the first one puts a spare in
+  // the buffer's place), `Release` drops one (the taker's too) and recycles the buffer when none
+  // is left. `CanLend` says whether buffer `id` may be held: it already is, or a spare is left.
+  void Hold(uint16_t id);
+  void Release(uint16_t id) {
+    if (--holds_[id] == 0) Recycle(id);
+  }
+  bool CanLend(uint16_t id) const { return holds_[id] > 1 || !spares_.empty(); }
+  // Holds made by lenders so far, and spare buffers not in use (for tests and statistics).
+  uint64_t holds_made() const { return holds_made_; }
+  size_t spares_left() const { return spares_.size(); }
 
   // User mode: picks a free buffer for a receive about to start; -1 when none is free.
   int32_t Select();
@@ -79,6 +107,7 @@ class BufferRing {
 
   bool kernel_mode() const { return ring_ != nullptr; }
   uint16_t group_id() const { return group_id_; }
+  // Buffers the ring holds for receives (spares not counted).
   uint32_t count() const { return count_; }
   uint32_t buffer_size() const { return size_; }
   // Buffers taken and not yet recycled.
@@ -87,17 +116,24 @@ class BufferRing {
   uint64_t exhaustions() const { return exhaustions_; }
 
  private:
-  BufferRing(Ring* ring, uint16_t group_id, uint32_t count, uint32_t size)
+  BufferRing(Ring* ring, uint16_t group_id, uint32_t count, uint32_t size, uint32_t spares)
       : ring_(ring),
         group_id_(group_id),
         count_(count),
+        total_(count + spares),
         size_(size),
-        stride_((static_cast<size_t>(size) + 63) & ~size_t{63}) {}
+        stride_((static_cast<size_t>(size) + 63) & ~size_t{63}),
+        holds_(count + spares, 0) {}
   absl::Status Map();
+  // Puts buffer `id` where receives pick from: the kernel's ring, or the free list.
+  void Provide(uint16_t id);
+  // Buffers receives can pick from right now (kernel mode: as far as reaped CQEs tell).
+  size_t Available() const { return ring_ != nullptr ? in_ring_ : free_.size(); }
 
   Ring* const ring_;  // null in user mode
   const uint16_t group_id_;
   const uint32_t count_;
+  const uint32_t total_;  // count_ + spares
   const uint32_t size_;
   const size_t stride_;  // distance between buffers: size_ rounded up to 64 bytes
   io_uring_buf_ring* entries_ = nullptr;
@@ -105,8 +141,12 @@ class BufferRing {
   char* buffers_ = nullptr;
   size_t buffers_bytes_ = 0;
   bool registered_ = false;
-  std::vector<uint16_t> free_;  // user mode: buffers not in use
+  std::vector<uint16_t> free_;    // user mode: buffers not in use
+  std::vector<uint16_t> spares_;  // buffers neither where receives pick from nor taken
+  std::vector<uint32_t> holds_;   // per buffer: the taker and lenders holding it
+  uint32_t in_ring_ = 0;          // kernel mode: buffers added to the ring minus those taken
   uint32_t outstanding_ = 0;
+  uint64_t holds_made_ = 0;
   uint64_t exhaustions_ = 0;
 };
 

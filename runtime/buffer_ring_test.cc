@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <future>
 #include <string>
 #include <thread>
@@ -130,6 +131,92 @@ TEST(BufferRingTest, ExhaustionIsReportedAndRecyclingRecovers) {
     checked.set_value();
   });
   checked.get_future().wait();
+  loop.Stop();
+  thread.join();
+  close(fds[0]);
+  close(fds[1]);
+}
+
+// Runs `fn` on the loop's thread and waits for it.
+void RunOn(EventLoop& loop, const std::function<void()>& fn) {
+  std::promise<void> ran;
+  loop.Post([&] {
+    fn();
+    ran.set_value();
+  });
+  ran.get_future().wait();
+}
+
+// Lent buffers are replaced by spares, so receives keep the whole ring; once the spares are out
+// lending stops (CanLend), and buffers coming back refill the ring before the spares.
+TEST(BufferRingTest, SparesTakeThePlaceOfLentBuffers) {
+  EventLoopOptions options;
+  options.backend = Backend::kIoUring;
+  options.buffers_per_ring = 2;
+  options.spare_buffers_per_ring = 2;
+  absl::StatusOr<std::unique_ptr<EventLoop>> created = EventLoop::Create(options);
+  ASSERT_TRUE(created.ok());
+  EventLoop& loop = **created;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const std::string chunk(64, 'y');
+  for (int i = 0; i < 6; ++i) ASSERT_EQ(write(fds[1], chunk.data(), chunk.size()), 64);
+  std::unique_ptr<SelectingReader> reader;
+  BufferRing* buffers = nullptr;
+  std::thread thread([&] { ASSERT_TRUE(loop.Run().ok()); });
+  // Read `n` chunks, and wait for their completions.
+  auto read = [&](int n) {
+    std::future<void> done;
+    RunOn(loop, [&] {
+      reader->done = std::promise<void>();
+      done = reader->done.get_future();
+      reader->expected = reader->completions + n;
+      for (int i = 0; i < n; ++i) reader->Read();
+    });
+    done.wait();
+  };
+  RunOn(loop, [&] {
+    buffers = *loop.GetBufferRing(64);
+    reader = std::make_unique<SelectingReader>(&loop, buffers, fds[0]);
+  });
+  read(2);
+  RunOn(loop, [&] {
+    ASSERT_EQ(reader->ids.size(), 2u);
+    for (uint16_t id : reader->ids) {
+      EXPECT_TRUE(buffers->CanLend(id));
+      buffers->Hold(id);     // lent: a spare goes into the ring
+      buffers->Release(id);  // the receiver is done with it
+    }
+    EXPECT_EQ(buffers->spares_left(), 0u);
+    EXPECT_EQ(buffers->outstanding(), 2u);
+  });
+  read(2);  // the spares receive
+  RunOn(loop, [&] {
+    ASSERT_EQ(reader->ids.size(), 4u);
+    EXPECT_EQ(reader->no_buffers, 0);
+    EXPECT_GE(reader->ids[2], 2);
+    EXPECT_GE(reader->ids[3], 2);
+    EXPECT_FALSE(buffers->CanLend(reader->ids[2]));  // no spare left to replace it
+  });
+  read(1);  // every buffer is out now
+  RunOn(loop, [&] {
+    EXPECT_EQ(reader->no_buffers, 1);
+    // The two lent buffers come back: they refill the ring.
+    buffers->Release(reader->ids[0]);
+    buffers->Release(reader->ids[1]);
+    EXPECT_EQ(buffers->spares_left(), 0u);
+  });
+  read(1);
+  RunOn(loop, [&] {
+    ASSERT_EQ(reader->ids.size(), 5u);
+    EXPECT_EQ(reader->data.back(), chunk);
+    // The rest: the ring is full again (one refilled buffer unused, one just received and
+    // given back), so two of them become spares again.
+    for (size_t i = 2; i < reader->ids.size(); ++i) buffers->Recycle(reader->ids[i]);
+    EXPECT_EQ(buffers->outstanding(), 0u);
+    EXPECT_EQ(buffers->spares_left(), 2u);
+    EXPECT_EQ(buffers->holds_made(), 2u);
+  });
   loop.Stop();
   thread.join();
   close(fds[0]);

@@ -299,10 +299,12 @@ absl::StatusOr<BufferRing*> EventLoop::GetBufferRing(uint32_t buffer_size) {
   auto it = buffer_rings_.find(buffer_size);
   if (it != buffer_rings_.end()) return it->second.get();
   // The kernel selects buffers under io_uring; under epoll the loop does, when data is there.
+  const uint32_t spares = std::min(options_.spare_buffers_per_ring, options_.buffers_per_ring);
   absl::StatusOr<std::unique_ptr<BufferRing>> ring =
-      ring_ != nullptr
-          ? BufferRing::Create(*ring_, next_buffer_group_, options_.buffers_per_ring, buffer_size)
-          : BufferRing::CreateUserSpace(next_buffer_group_, options_.buffers_per_ring, buffer_size);
+      ring_ != nullptr ? BufferRing::Create(*ring_, next_buffer_group_, options_.buffers_per_ring,
+                                            buffer_size, spares)
+                       : BufferRing::CreateUserSpace(next_buffer_group_, options_.buffers_per_ring,
+                                                     buffer_size, spares);
   if (!ring.ok()) return ring.status();
   ++next_buffer_group_;
   BufferRing* raw = ring->get();

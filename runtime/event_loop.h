@@ -74,6 +74,10 @@ struct EventLoopOptions {
   bool disable_multishot = false;
   // Provided buffers per buffer ring created by `GetBufferRing` (a power of two).
   uint32_t buffers_per_ring = 256;
+  // Extra buffers per ring (at most buffers_per_ring) that take the place of buffers lent to
+  // writes: bytes echoed or forwarded straight from the receive buffer, without a copy (see
+  // BufferRing). Address space only until used; 0 turns lending off (every write copies).
+  uint32_t spare_buffers_per_ring = 256;
   // Told which backend was chosen and why, once per loop, on the creating thread. Optional
   // (the same is available from EventLoop::backend() and backend_reason()).
   std::function<void(Backend backend, const std::string& reason)> on_backend_chosen;

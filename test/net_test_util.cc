@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <future>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -219,7 +220,7 @@ void PlainTcpClient::SetReceiveBuffer(int bytes) {
 void TcpHarness::Start(std::function<void(net::SessionConfig&)> configure, int loops,
                        InetAddress listen) {
   absl::StatusOr<std::unique_ptr<runtime::EventLoopGroup>> g =
-      runtime::EventLoopGroup::Create(loops);
+      runtime::EventLoopGroup::Create(loops, loop_options);
   ASSERT_TRUE(g.ok()) << g.status();
   group = *std::move(g);
   if (!listener->on_message) {
@@ -299,6 +300,25 @@ absl::StatusOr<std::pair<std::string, InetAddress>> PlainUdpSocket::Receive(
 
 void PlainUdpSocket::SetReceiveBuffer(int bytes) {
   setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
+RingState ReceiveRingState(runtime::EventLoop* loop, uint32_t buffer_size) {
+  std::promise<RingState> state;
+  loop->Post([&] {
+    absl::StatusOr<runtime::BufferRing*> ring = loop->GetBufferRing(buffer_size);
+    state.set_value(ring.ok() ? RingState{(*ring)->outstanding(), (*ring)->holds_made()}
+                              : RingState{});
+  });
+  return state.get_future().get();
+}
+
+bool AllReceiveBuffersBack(runtime::EventLoop* loop, uint32_t buffer_size) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (ReceiveRingState(loop, buffer_size).outstanding != 0) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return true;
 }
 
 std::string LengthFramed(absl::string_view body) {

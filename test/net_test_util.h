@@ -139,10 +139,20 @@ struct TcpHarness {
              InetAddress listen = InetAddress::Loopback(0));
   ~TcpHarness();
 
+  runtime::EventLoopOptions loop_options;  // for the loops Start creates
   std::unique_ptr<runtime::EventLoopGroup> group;
   std::shared_ptr<RecordingListener> listener = std::make_shared<RecordingListener>();
   std::unique_ptr<net::TcpServer> server;
 };
+
+// A loop's receive-buffer ring (the one of `buffer_size` buffers), read on the loop's thread.
+struct RingState {
+  uint32_t outstanding = 0;  // buffers taken and not back
+  uint64_t holds = 0;        // times a write sent bytes from a receive buffer instead of copying
+};
+RingState ReceiveRingState(runtime::EventLoop* loop, uint32_t buffer_size);
+// Polls (no listener event says so) until that ring has every buffer back; false after 30 s.
+bool AllReceiveBuffersBack(runtime::EventLoop* loop, uint32_t buffer_size);
 
 // 4-byte big-endian length prefix + body (the length-field codec's framing).
 std::string LengthFramed(absl::string_view body);

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "ringnet/runtime/buffer_ring.h"
 #include "ringnet/runtime/event_loop.h"
 
 namespace ringnet::net::internal {
@@ -34,6 +36,19 @@ struct SendVector {
   static constexpr int kMaxIov = 8;  // write queues coalesce small writes: 8 buffers go far
   msghdr msg;
   iovec iov[kMaxIov];
+};
+
+// The receive buffer whose bytes a session on this loop is handling right now: writes of bytes
+// that lie inside it may hold the buffer and send from it instead of copying (see WriteQueue).
+struct ReceiveWindow {
+  runtime::BufferRing* ring = nullptr;  // null: no receive buffer is being handled
+  uint16_t id = 0;
+  const char* begin = nullptr;
+  const char* end = nullptr;
+
+  bool Contains(absl::string_view bytes) const {
+    return ring != nullptr && bytes.data() >= begin && bytes.data() + bytes.size() <= end;
+  }
 };
 
 class LoopRegistry {
@@ -65,6 +80,15 @@ class LoopRegistry {
   std::unique_ptr<SendVector> TakeSendVector();
   void GiveSendVector(std::unique_ptr<SendVector> vector);
 
+  // The receive buffer being handled (set around the handling by its session).
+  const ReceiveWindow& receiving() const { return receiving_; }
+  // Sets the window; returns the previous one, to restore afterwards.
+  ReceiveWindow SetReceiving(const ReceiveWindow& window) {
+    ReceiveWindow previous = receiving_;
+    receiving_ = window;
+    return previous;
+  }
+
  private:
   void AbortAll();
 
@@ -72,6 +96,7 @@ class LoopRegistry {
   absl::flat_hash_map<LoopOwned*, std::unique_ptr<LoopOwned>> owned_;
   std::vector<std::string> spare_buffers_;
   std::vector<std::unique_ptr<SendVector>> spare_vectors_;
+  ReceiveWindow receiving_;
 };
 
 }  // namespace ringnet::net::internal

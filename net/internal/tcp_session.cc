@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ringnet/codec/raw_codec.h"
 
 namespace ringnet::net::internal {
 
@@ -50,8 +51,13 @@ void TcpSession::OnRecv(int32_t result, uint32_t flags) {
   if (result > 0 && runtime::BufferRing::HasBuffer(flags)) {
     const uint16_t id = runtime::BufferRing::BufferId(flags);
     char* data = buffers_->Take(id);
+    // While the bytes are handled, writes of them may hold the buffer instead of copying; it goes
+    // back to the ring here unless one did, else when the last such write is sent.
+    const ReceiveWindow previous = queue_.pool()->SetReceiving(
+        ReceiveWindow{buffers_, id, data, data + static_cast<size_t>(result)});
     HandleBytes(absl::Span<char>(data, static_cast<size_t>(result)));
-    buffers_->Recycle(id);
+    queue_.pool()->SetReceiving(previous);
+    buffers_->Release(id);
     if (!more) ArmRecv();
   } else if (result == 0) {
     OnPeerEof();
@@ -154,6 +160,11 @@ absl::Status TcpSession::WritePkg(Package&& pkg, const InetAddress*, size_t rese
 }
 
 absl::Status TcpSession::EncodeOnto(Package&& pkg, WriteQueue& queue) {
+  if (!pkg.owns_bytes() && queue.CanLend(pkg.bytes()) &&
+      dynamic_cast<const codec::RawCodec*>(codec_.get()) != nullptr) {
+    queue.Append(pkg.bytes());  // raw bytes still in the receive buffer: sent from there
+    return absl::OkStatus();
+  }
   return queue.AppendWith(pkg.size() + 16,
                           [&](std::string* out) { return codec_->Encode(pkg, out); });
 }

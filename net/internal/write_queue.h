@@ -4,6 +4,11 @@
 // writes become buffers of their own without a copy. `Gather` hands everything unsent to one
 // sendmsg; buffers in flight are never appended to (their addresses are in the kernel's hands),
 // and `Consume` retires what the kernel took, resuming partial sends where they stopped.
+// Bytes that lie in the receive buffer the loop is handling right now (an echo, a forward to
+// another session on the same loop) are not copied at all when they are large enough: the chunk
+// holds the receive buffer and sends from it, and the buffer returns to its ring when that chunk
+// is sent or dropped (the ring puts a spare buffer in its place meanwhile). Only into an empty
+// queue, though: bytes joining a queue that already waits are copied (see kMinLend).
 //
 // Not thread-safe: one session's loop thread.
 #ifndef RINGNET_NET_INTERNAL_WRITE_QUEUE_H_
@@ -17,6 +22,7 @@
 
 #include "absl/strings/string_view.h"
 #include "ringnet/net/internal/loop_registry.h"
+#include "ringnet/runtime/buffer_ring.h"
 
 namespace ringnet::net::internal {
 
@@ -26,6 +32,12 @@ class WriteQueue {
   static constexpr size_t kCoalesceLimit = 64 << 10;
   // Every buffer has at least this capacity, so its bytes are on the heap (see NewBuffer).
   static constexpr size_t kMinCapacity = 64;
+  // Bytes in the loop's current receive buffer are sent from it (not copied) from this size up,
+  // when the queue is empty (or they continue the lent bytes at its tail) and the ring has a
+  // spare buffer to put in its place. Into a queue that already waits (a slow peer, a bulk
+  // stream, many packages per iteration) bytes are copied: they coalesce into few large
+  // buffers, so sends stay large, and no receive buffer is held for long.
+  static constexpr size_t kMinLend = 1024;
 
   // `pool` recycles retired buffers across the loop's sessions; may be nullptr.
   explicit WriteQueue(LoopRegistry* pool) : pool_(pool) {}
@@ -47,8 +59,18 @@ class WriteQueue {
     if (target->empty()) DropEmptyTail();
     return result;
   }
-  // Queues a copy of `bytes`.
+  // Queues `bytes`: a copy, or a hold on the receive buffer they lie in (see CanLend).
   void Append(absl::string_view bytes);
+  // Whether Append(bytes) would send them from the loop's current receive buffer.
+  bool CanLend(absl::string_view bytes) const {
+    if (pool_ == nullptr || bytes.size() < kMinLend) return false;
+    const ReceiveWindow& window = pool_->receiving();
+    if (!window.Contains(bytes)) return false;
+    return size_ == 0 ? window.ring->CanLend(window.id) : ExtendsLentTail(window, bytes);
+  }
+  // Queues `bytes` lent (no copy) although the queue is no longer empty: for a protocol that
+  // asked CanLend(bytes) first and has queued only a header since.
+  void Lend(absl::string_view bytes) { AppendLent(bytes); }
   // Queues `bytes` as a buffer of its own (no copy).
   void AppendOwned(std::string&& bytes);
 
@@ -67,14 +89,30 @@ class WriteQueue {
   void Clear();
 
  private:
+  // Owned bytes (`data`), or bytes lent by a receive buffer the chunk holds (`ring` not null).
   struct Chunk {
     std::string data;
+    const char* lent = nullptr;
+    runtime::BufferRing* ring = nullptr;
     size_t sent = 0;
+    uint32_t lent_size = 0;  // at most one receive buffer
+    uint16_t id = 0;
+
+    const char* bytes() const { return ring != nullptr ? lent : data.data(); }
+    size_t size() const { return ring != nullptr ? lent_size : data.size(); }
   };
   std::string* AppendTarget(size_t hint);
+  // Whether `bytes` continue the lent chunk at the (unsent) tail, in the same buffer.
+  bool ExtendsLentTail(const ReceiveWindow& window, absl::string_view bytes) const {
+    if (chunks_.empty() || static_cast<int>(chunks_.size()) <= gathered_) return false;
+    const Chunk& tail = chunks_.back();
+    return tail.ring == window.ring && tail.id == window.id &&
+           tail.lent + tail.lent_size == bytes.data();
+  }
+  void AppendLent(absl::string_view bytes);
   void DropEmptyTail();
   std::string NewBuffer();
-  void Retire(std::string&& buffer);
+  void Retire(Chunk& chunk);
 
   LoopRegistry* pool_;
   std::vector<Chunk> chunks_;

@@ -361,8 +361,18 @@ void WsSession::AppendMessage(Opcode opcode, absl::Span<const absl::string_view>
     AppendOwnedMessage(opcode, std::move(payload), queue);
     return;
   }
-  // Small: header and payload join the queue's tail buffer, masked there.
   const std::optional<ws::MaskKey> mask = NextMask();
+  if (!mask.has_value() && parts.size() == 1 && queue.CanLend(parts[0])) {
+    // Unmasked bytes still in the receive buffer (an echo): the header joins the tail buffer, the
+    // payload is sent from the receive buffer.
+    queue.AppendWith(ws::kMaxFrameHeaderBytes, [&](std::string* out) {
+      ws::AppendFrameHeader(opcode, /*fin=*/true, total, mask, out);
+      return true;
+    });
+    queue.Lend(parts[0]);
+    return;
+  }
+  // Small: header and payload join the queue's tail buffer, masked there.
   queue.AppendWith(total + ws::kMaxFrameHeaderBytes, [&](std::string* out) {
     ws::AppendFrameHeader(opcode, /*fin=*/true, total, mask, out);
     const size_t start = out->size();
