@@ -75,6 +75,7 @@ absl::Status SessionBase::Configure(const NewSessionCallback& callback) {
   if (!status.ok()) return status;
   listener_ = std::move(config.listener);
   codec_ = config.codec != nullptr ? std::move(config.codec) : std::make_shared<codec::RawCodec>();
+  raw_codec_ = dynamic_cast<const codec::RawCodec*>(codec_.get()) != nullptr;
   options_ = SessionLimits::From(config.options);
   shared_->write_high_water = static_cast<int64_t>(config.options.write_high_water);
   if (shared_->kind == SessionKind::kUdp || shared_->kind == SessionKind::kUdpConnected ||

@@ -150,6 +150,8 @@ class SessionBase : public SessionCore, public LoopOwned {
   State state_ = State::kOpening;
   std::shared_ptr<EventListener> listener_;
   std::shared_ptr<codec::Codec> codec_;
+  // codec_ is the raw codec: a package's bytes are its wire form (set with codec_).
+  bool raw_codec_ = false;
   SessionLimits options_;
 
  private:

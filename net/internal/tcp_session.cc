@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "ringnet/codec/raw_codec.h"
 
 namespace ringnet::net::internal {
 
@@ -160,8 +159,7 @@ absl::Status TcpSession::WritePkg(Package&& pkg, const InetAddress*, size_t rese
 }
 
 absl::Status TcpSession::EncodeOnto(Package&& pkg, WriteQueue& queue) {
-  if (!pkg.owns_bytes() && queue.CanLend(pkg.bytes()) &&
-      dynamic_cast<const codec::RawCodec*>(codec_.get()) != nullptr) {
+  if (raw_codec_ && !pkg.owns_bytes() && queue.CanLend(pkg.bytes())) {
     queue.Append(pkg.bytes());  // raw bytes still in the receive buffer: sent from there
     return absl::OkStatus();
   }

@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "ringnet/codec/raw_codec.h"
 #include "ringnet/net/internal/ws_session.h"
 
 namespace ringnet::net::internal {
@@ -180,7 +179,6 @@ bool WsSession::OpenClientSession(const ws::UpgradeResponse& response) {
 void WsSession::StartParser() {
   parser_.emplace(
       ws::ParserOptions{.role = config_->role, .max_message_size = options_.max_msg_len});
-  raw_codec_ = dynamic_cast<const codec::RawCodec*>(codec_.get()) != nullptr;
 }
 
 void WsSession::RejectUpgrade(const std::string& response, const absl::Status& reason) {
