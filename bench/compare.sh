@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The side-by-side comparison of issue 6: ringnet's echo server against the epoll baseline, Boost.Asio
-# (epoll and io_uring builds), Go's net package and a hand-written liburing ceiling; writes
-# bench/RESULTS.md and the plots in bench/results/. See bench/README.md.
+# (epoll and io_uring builds), Go's net package and a hand-written liburing ceiling, and its
+# WebSocket echo against Node's ws and Boost.Beast; writes bench/RESULTS.md and the plots in
+# bench/results/. See bench/README.md.
 #
 #   bench/compare.sh            # the default sweep (11-15 minutes on 2 vCPUs, build included)
 #   bench/compare.sh --quick    # a representative subset, a few minutes
@@ -47,9 +48,11 @@ start=$(date +%s)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# 2. Build: the C++ servers and drivers with Bazel (the Asio peers are `manual`), Go with go build.
+# 2. Build: the C++ servers and drivers with Bazel (the Asio and Beast peers are `manual`), Go with
+# go build.
 bazel build -c opt //bench:compare //bench:udp_send //bench:epoll_echo_server //examples:echo_server \
-  //bench/peers:liburing_echo_server //bench/peers:asio_echo_server //bench/peers:asio_uring_echo_server
+  //bench/peers:liburing_echo_server //bench/peers:asio_echo_server //bench/peers:asio_uring_echo_server \
+  //bench/peers:beast_echo_server
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 GOPROXY=off GOFLAGS= GOCACHE="$work/gocache" go build -o "$work/go_echo_server" bench/peers/go_echo_server.go
 
@@ -68,9 +71,11 @@ echo "compare: measuring (servers on CPU 0, client on CPU 1); load now: $(cut -d
 echo "compare: //bench:udp_send" >&2
 "$bin/bench/udp_send" --rounds=3 > "$out/udp_send.md" 2> /dev/null
 
-# WebSocket rows: ringnet against Node's ws, from //bench:websocket (its own interleaved rounds).
+# WebSocket rows: ringnet against Node's ws and Boost.Beast, from //bench:websocket (its own
+# interleaved rounds; the Beast binary by absolute path, as `bazel run` starts in the runfiles tree).
 echo "compare: //bench:websocket" >&2
-if ! bazel run -c opt //bench:websocket > "$out/websocket.md" 2> "$work/websocket.log"; then
+if ! bazel run -c opt //bench:websocket -- --beast_server="$bin/bench/peers/beast_echo_server" \
+  > "$out/websocket.md" 2> "$work/websocket.log"; then
   { echo "//bench:websocket failed:"; echo '```'; tail -20 "$work/websocket.log"; echo '```'; } > "$out/websocket.md"
 fi
 

@@ -1,15 +1,19 @@
-// //bench:websocket: ringnet's WebSocket echo server against Node's `ws` echo server, with the same
-// load client (examples/load_client over ringnet's WsClient), in the same run.
+// //bench:websocket: ringnet's WebSocket echo server against Node's `ws` echo server and, when
+// given, Boost.Beast's (bench/peers/beast_echo_server.cc), with the same load client
+// (examples/load_client over ringnet's WsClient), in the same run.
 //
 //   scripts/ensure_deps.sh test   # Node and ws (npm ci into /var/cache/ringnet/node)
+//   bazel build -c opt //bench/peers:beast_echo_server   # optional; needs libboost1.81-dev
 //   bazel run -c opt //bench:websocket -- [--duration=1] [--rounds=3]
+//       [--beast_server=$PWD/bazel-bin/bench/peers/beast_echo_server]
 //
-// Each server runs as a child process pinned to CPU 0 (Node's event loop is one thread; ringnet
-// runs one loop); the client runs here, pinned to CPU 1. For every cell (message size x
-// connections x depth) the servers take turns, round after round, and the table shows medians:
-// messages/s and the server's CPU microseconds per message (its CPU time over the measured
-// window: the robust figure when the client, not the server, is the bottleneck). Ratios are
-// ringnet/ws for messages/s and ws/ringnet for CPU, so > 1 always means ringnet is better.
+// Each server runs as a child process pinned to CPU 0 (Node's event loop is one thread, Beast's
+// io_context runs on one thread, ringnet runs one loop); the client runs here, pinned to CPU 1.
+// For every cell (message size x connections x depth) the servers take turns (ringnet, ws, then
+// Beast), round after round, and the table shows medians: messages/s and the server's CPU
+// microseconds per message (its CPU time over the measured window: the robust figure when the
+// client, not the server, is the bottleneck). Ratios are ringnet/other for messages/s and
+// other/ringnet for CPU, so > 1 always means ringnet is better.
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -40,13 +44,24 @@ ABSL_FLAG(std::string, node_server, "test/interop/node/echo_server.js", "ws echo
 ABSL_FLAG(std::string, node_modules, "",
           "node_modules holding ws (default: $RINGNET_INTEROP_CACHE/node/node_modules, "
           "RINGNET_INTEROP_CACHE defaulting to /var/cache/ringnet)");
+ABSL_FLAG(std::string, beast_server, "",
+          "Boost.Beast echo server binary (//bench/peers:beast_echo_server), as an absolute path "
+          "(`bazel run` starts in the runfiles tree); empty: no Beast columns");
 
 namespace ringnet::bench {
 namespace {
 
+// One server of the comparison; servers[0] is ringnet, the one every ratio is about.
+struct Server {
+  std::string name;         // column label
+  std::string description;  // for the table's title
+  std::vector<std::string> argv;
+};
+
 struct Cell {
   int size = 0, connections = 0, depth = 0;
-  std::vector<double> ringnet_rate, node_rate, ringnet_cpu, node_cpu;
+  // Per server (indexed like the servers), one sample per round.
+  std::vector<std::vector<double>> rate, cpu;
   uint64_t errors = 0;
 };
 
@@ -121,20 +136,47 @@ absl::StatusOr<Sample> RunOnce(const std::vector<std::string>& argv, const Cell&
   return s;
 }
 
-void PrintTable(const std::vector<Cell>& cells, int rounds) {
+// Columns: every server's msg/s, ringnet/other for each other server, every server's CPU us/msg,
+// other/ringnet for each other server. With ws alone, the ratio columns are just "ratio" and "CPU
+// ratio".
+void PrintTable(const std::vector<Server>& servers, const std::vector<Cell>& cells, int rounds) {
+  const size_t n = servers.size();
+  std::string title = servers[0].description;
+  for (size_t i = 1; i < n; ++i) {
+    absl::StrAppend(&title, i == 1 ? " vs " : (i + 1 == n ? " and " : ", "),
+                    servers[i].description);
+  }
   std::printf(
-      "WebSocket echo, ringnet (1 loop) vs Node ws (one event loop), same client (ringnet "
-      "WsClient, 1 loop); medians of %d rounds of %.1f s\n\n",
-      rounds, absl::GetFlag(FLAGS_duration));
-  std::printf(
-      "| size | conns | depth | ringnet msg/s | ws msg/s | ratio | ringnet CPU us/msg | ws CPU "
-      "us/msg | CPU ratio |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "WebSocket echo, %s, same client (ringnet WsClient, 1 loop); medians of %d rounds of "
+      "%.1f s\n\n",
+      title.c_str(), rounds, absl::GetFlag(FLAGS_duration));
+  auto ratio_label = [&](const char* what, size_t i) {
+    return n == 2 ? std::string(what) : absl::StrCat(what, " vs ", servers[i].name);
+  };
+  std::string header = "| size | conns | depth |";
+  for (const Server& s : servers) absl::StrAppend(&header, " ", s.name, " msg/s |");
+  for (size_t i = 1; i < n; ++i) absl::StrAppend(&header, " ", ratio_label("ratio", i), " |");
+  for (const Server& s : servers) absl::StrAppend(&header, " ", s.name, " CPU us/msg |");
+  for (size_t i = 1; i < n; ++i) absl::StrAppend(&header, " ", ratio_label("CPU ratio", i), " |");
+  std::printf("%s\n|---:|---:|---:|", header.c_str());
+  for (size_t i = 0; i < 4 * n - 2; ++i) std::printf("---:|");
+  std::printf("\n");
   for (const Cell& c : cells) {
-    const double rm = Median(c.ringnet_rate), nm = Median(c.node_rate);
-    const double rc = Median(c.ringnet_cpu), nc = Median(c.node_cpu);
-    std::printf("| %d | %d | %d | %.0f | %.0f | %.2fx | %.3f | %.3f | %.2fx |\n", c.size,
-                c.connections, c.depth, rm, nm, nm > 0 ? rm / nm : 0, rc, nc, rc > 0 ? nc / rc : 0);
+    std::vector<double> rate(n), cpu(n);
+    for (size_t i = 0; i < n; ++i) {
+      rate[i] = Median(c.rate[i]);
+      cpu[i] = Median(c.cpu[i]);
+    }
+    std::string row = absl::StrFormat("| %d | %d | %d |", c.size, c.connections, c.depth);
+    for (double r : rate) absl::StrAppendFormat(&row, " %.0f |", r);
+    for (size_t i = 1; i < n; ++i) {
+      absl::StrAppendFormat(&row, " %.2fx |", rate[i] > 0 ? rate[0] / rate[i] : 0);
+    }
+    for (double u : cpu) absl::StrAppendFormat(&row, " %.3f |", u);
+    for (size_t i = 1; i < n; ++i) {
+      absl::StrAppendFormat(&row, " %.2fx |", cpu[0] > 0 ? cpu[i] / cpu[0] : 0);
+    }
+    std::printf("%s\n", row.c_str());
   }
 }
 
@@ -147,31 +189,53 @@ int Main() {
                  modules.c_str());
     return 1;
   }
+  const std::string beast = absl::GetFlag(FLAGS_beast_server);
+  if (!beast.empty() && access(beast.c_str(), X_OK) != 0) {
+    std::fprintf(stderr,
+                 "bench/websocket: --beast_server=%s is not an executable (build "
+                 "//bench/peers:beast_echo_server; give an absolute path)\n",
+                 beast.c_str());
+    return 1;
+  }
   setenv("NODE_PATH", modules.c_str(), 1);  // inherited by the Node server
   PinThisThread(absl::GetFlag(FLAGS_client_cpu));
-  const std::vector<std::string> ringnet_argv = {RunfilePath(absl::GetFlag(FLAGS_ringnet_server)),
-                                                 "--proto=ws", "--listen=127.0.0.1:0", "--loops=1"};
-  const std::vector<std::string> node_argv = {node, RunfilePath(absl::GetFlag(FLAGS_node_server)),
-                                              "--listen=127.0.0.1:0"};
+  std::vector<Server> servers = {
+      {"ringnet",
+       "ringnet (1 loop)",
+       {RunfilePath(absl::GetFlag(FLAGS_ringnet_server)), "--proto=ws", "--listen=127.0.0.1:0",
+        "--loops=1"}},
+      {"ws",
+       "Node ws (one event loop)",
+       {node, RunfilePath(absl::GetFlag(FLAGS_node_server)), "--listen=127.0.0.1:0"}},
+  };
+  if (!beast.empty()) {
+    servers.push_back(
+        {"beast", "Boost.Beast 1.81 (one io_context thread)", {beast, "--listen=127.0.0.1:0"}});
+  }
   std::vector<Cell> cells = ParseCells(absl::GetFlag(FLAGS_cells));
+  for (Cell& cell : cells) {
+    cell.rate.resize(servers.size());
+    cell.cpu.resize(servers.size());
+  }
   const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
   for (int round = 0; round < rounds; ++round) {
     for (Cell& cell : cells) {
-      for (bool ringnet : {true, false}) {
-        absl::StatusOr<Sample> s = RunOnce(ringnet ? ringnet_argv : node_argv, cell);
+      for (size_t i = 0; i < servers.size(); ++i) {
+        absl::StatusOr<Sample> s = RunOnce(servers[i].argv, cell);
         if (!s.ok()) {
-          std::fprintf(stderr, "run failed: %s\n", s.status().ToString().c_str());
+          std::fprintf(stderr, "run failed (%s): %s\n", servers[i].name.c_str(),
+                       s.status().ToString().c_str());
           return 1;
         }
-        (ringnet ? cell.ringnet_rate : cell.node_rate).push_back(s->msgs_per_sec);
-        (ringnet ? cell.ringnet_cpu : cell.node_cpu).push_back(s->cpu_us_per_msg);
+        cell.rate[i].push_back(s->msgs_per_sec);
+        cell.cpu[i].push_back(s->cpu_us_per_msg);
         cell.errors += s->errors;
         std::fprintf(stderr, ".");
       }
     }
   }
   std::fprintf(stderr, "\n");
-  PrintTable(cells, rounds);
+  PrintTable(servers, cells, rounds);
   uint64_t errors = 0;
   for (const Cell& c : cells) errors += c.errors;
   std::printf("\nverification errors: %llu\n", static_cast<unsigned long long>(errors));
