@@ -1,11 +1,12 @@
 // echo_server: echoes bytes (TCP), datagrams (UDP) or messages (WebSocket).
 //
 //   echo_server --proto=tcp|udp|ws --listen=127.0.0.1:9000 [--loops=N] [--max_msg_len=BYTES]
+//               [--busy_poll_us=MICROSECONDS]
 //
 // Prints "listening <proto> HOST:PORT" (the real port when 0 was asked) once ready, and the
 // event-loop backend it runs on to stderr. On SIGTERM or SIGINT it closes its sessions gracefully
 // and exits 0 within 5 s. With --stats it prints the loops' counters on exit
-// ("stats iterations=... enters=... sqes=... cqes=... syscalls=...").
+// ("stats iterations=... enters=... sqes=... cqes=... syscalls=... busy_poll_hits=...").
 #include <signal.h>
 
 #include <algorithm>
@@ -28,6 +29,8 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to listen on (port 0: a
 ABSL_FLAG(int, loops, 1, "event loop threads");
 ABSL_FLAG(int64_t, max_msg_len, 4 << 20, "largest message accepted (bytes)");
 ABSL_FLAG(bool, stats, false, "print the loops' counters on exit");
+ABSL_FLAG(int64_t, busy_poll_us, 0,
+          "spin this long for work before a loop sleeps (EventLoopOptions::busy_poll; 0: never)");
 
 namespace {
 
@@ -120,20 +123,24 @@ void PrintStats(ringnet::runtime::EventLoopGroup& group) {
     total.sqes_submitted += c.sqes_submitted;
     total.cqes_reaped += c.cqes_reaped;
     total.syscalls += c.syscalls;
+    total.busy_poll_hits += c.busy_poll_hits;
   }
-  std::printf("stats iterations=%llu enters=%llu sqes=%llu cqes=%llu syscalls=%llu\n",
-              static_cast<unsigned long long>(total.iterations),
-              static_cast<unsigned long long>(total.enter_calls),
-              static_cast<unsigned long long>(total.sqes_submitted),
-              static_cast<unsigned long long>(total.cqes_reaped),
-              static_cast<unsigned long long>(total.syscalls));
+  std::printf(
+      "stats iterations=%llu enters=%llu sqes=%llu cqes=%llu syscalls=%llu busy_poll_hits=%llu\n",
+      static_cast<unsigned long long>(total.iterations),
+      static_cast<unsigned long long>(total.enter_calls),
+      static_cast<unsigned long long>(total.sqes_submitted),
+      static_cast<unsigned long long>(total.cqes_reaped),
+      static_cast<unsigned long long>(total.syscalls),
+      static_cast<unsigned long long>(total.busy_poll_hits));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "echo server: --proto=tcp|udp|ws --listen=HOST:PORT [--loops=N] [--max_msg_len=BYTES]");
+      "echo server: --proto=tcp|udp|ws --listen=HOST:PORT [--loops=N] [--max_msg_len=BYTES] "
+      "[--busy_poll_us=US]");
   absl::ParseCommandLine(argc, argv);
   const std::string proto = absl::GetFlag(FLAGS_proto);
   absl::StatusOr<InetAddress> listen = InetAddress::Parse(absl::GetFlag(FLAGS_listen));
@@ -145,8 +152,13 @@ int main(int argc, char** argv) {
   const int64_t max_msg_len = absl::GetFlag(FLAGS_max_msg_len);
   if (max_msg_len <= 0) return Fail(absl::InvalidArgumentError("--max_msg_len must be positive"));
 
+  const int64_t busy_poll_us = absl::GetFlag(FLAGS_busy_poll_us);
+  if (busy_poll_us < 0) return Fail(absl::InvalidArgumentError("--busy_poll_us must be >= 0"));
+
   sigset_t stop_signals = BlockStopSignals();
-  auto group = ringnet::runtime::EventLoopGroup::Create(absl::GetFlag(FLAGS_loops));
+  ringnet::runtime::EventLoopOptions loop_options;
+  loop_options.busy_poll = absl::Microseconds(busy_poll_us);
+  auto group = ringnet::runtime::EventLoopGroup::Create(absl::GetFlag(FLAGS_loops), loop_options);
   if (!group.ok()) return Fail(group.status());
   std::fprintf(stderr, "echo_server: backend %s\n", (*group)->loop(0)->backend_reason().c_str());
 

@@ -1,5 +1,6 @@
 // TCP echo end to end on loopback: ringnet's server against ringnet's client and against plain
 // POSIX sockets.
+#include <future>
 #include <random>
 #include <string>
 #include <thread>
@@ -230,6 +231,29 @@ TEST(TcpEchoTest, EchoesStayCorrectWhenFewReceiveBuffersAreLeft) {
   EchoFromManyPeers(server, 24, 128 << 10);
   EXPECT_GT(StreamRing(server.group->loop(0)).holds, 0u);
   EXPECT_TRUE(AllBuffersBack(server.group->loop(0)));
+  EXPECT_TRUE(server.listener->errors().empty());
+}
+
+// With busy polling on (a spin far longer than the test), request/response traffic is served
+// from the spin: every echo comes back intact, the loop counts the sleeps it avoided, and the
+// server still stops (the harness's teardown) without waiting the spin out.
+TEST(TcpEchoTest, BusyPollingServerEchoesRequestResponseTraffic) {
+  TcpHarness server;
+  server.loop_options.busy_poll = absl::Seconds(600);
+  server.Start();
+  absl::StatusOr<PlainTcpClient> peer = PlainTcpClient::Connect(server.server->address());
+  ASSERT_TRUE(peer.ok()) << peer.status();
+  for (int i = 0; i < 200; ++i) {
+    const std::string message = RandomBytes(1 + i * 37, 300 + i);
+    ASSERT_TRUE(peer->WriteAll(message).ok());
+    absl::StatusOr<std::string> echo = peer->ReadExactly(message.size());
+    ASSERT_TRUE(echo.ok()) << echo.status();
+    ASSERT_TRUE(*echo == message) << "echo " << i << " differs";
+  }
+  std::promise<runtime::LoopCounters> counters;
+  runtime::EventLoop* loop = server.group->loop(0);
+  loop->Post([&] { counters.set_value(loop->counters()); });
+  EXPECT_GT(counters.get_future().get().busy_poll_hits, 0u);
   EXPECT_TRUE(server.listener->errors().empty());
 }
 

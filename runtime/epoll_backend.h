@@ -68,6 +68,7 @@ class EpollBackend {
   void SubmitAndWait(bool block, int64_t timeout_ns);
   // Moves up to `max` completions to `out`, oldest first; returns how many.
   size_t PopCompletions(Completion* out, size_t max);
+  bool HasCompletions() const { return completions_head_ < completions_.size(); }
 
   uint64_t waits() const { return waits_; }
   uint64_t syscalls() const { return syscalls_; }

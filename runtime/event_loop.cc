@@ -59,6 +59,7 @@ absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const EventLoopOpti
 
 EventLoop::EventLoop(const EventLoopOptions& options)
     : options_(options),
+      busy_poll_ns_(std::max<int64_t>(0, absl::ToInt64Nanoseconds(options.busy_poll))),
       now_ns_(MonotonicNs()),
       wakeup_op_(std::make_unique<WakeupOperation>(this)) {}
 
@@ -110,6 +111,10 @@ void EventLoop::RunOnce(bool may_block) {
 
 void EventLoop::Wait(bool may_block) {
   bool block = may_block && deferred_.empty() && !has_posted_.load(std::memory_order_acquire);
+  if (block && busy_poll_ns_ > 0 && BusyPoll()) {
+    ++counters_.busy_poll_hits;
+    block = false;
+  }
   __kernel_timespec ts;
   const __kernel_timespec* timeout = nullptr;
   if (block) {
@@ -124,6 +129,27 @@ void EventLoop::Wait(bool may_block) {
     }
   }
   SubmitAndWait(block, timeout);
+}
+
+bool EventLoop::BusyPoll() {
+  int64_t end = MonotonicNs() + busy_poll_ns_;
+  if (std::optional<int64_t> next = timers_.NextDeadline(); next.has_value() && *next < end) {
+    end = *next;
+  }
+  do {
+    // The first round submits what this iteration prepared. io_uring: then only a read of the
+    // ring's flags until the kernel has work for us (DEFER_TASKRUN runs it in the next enter).
+    SubmitAndWait(/*block=*/false, nullptr);
+    const bool ready = epoll_ != nullptr ? epoll_->HasCompletions() : ring_->HasCompletions();
+    if (ready || has_posted_.load(std::memory_order_acquire) ||
+        stop_requested_.load(std::memory_order_acquire)) {
+      return true;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  } while (MonotonicNs() < end);
+  return false;
 }
 
 void EventLoop::SubmitAndWait(bool block, const __kernel_timespec* timeout) {

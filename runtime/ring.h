@@ -90,6 +90,8 @@ class Ring {
     return io_uring_peek_batch_cqe(&ring_, cqes, max);
   }
   void Advance(unsigned n) { io_uring_cq_advance(&ring_, n); }
+  // Whether completions are waiting in the CQ.
+  bool HasCompletions() const { return io_uring_cq_ready(&ring_) > 0; }
 
   // Completions the kernel dropped because the CQ was full (only on kernels without NODROP).
   uint32_t DroppedCompletions() const;
