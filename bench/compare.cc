@@ -90,6 +90,12 @@ std::vector<std::string> Peer::Argv(const std::string& proto) const {
             "--proto=" + proto, "--listen=127.0.0.1:0",  "--loops=1",
             "--stats"};
   }
+  if (name == "ringnet-busypoll") {
+    // The same binary with busy polling on (EventLoopOptions::busy_poll): an opt-in for
+    // latency-bound servers, shown beside the default.
+    return {path,        "--proto=" + proto,  "--listen=127.0.0.1:0",
+            "--loops=1", "--busy_poll_us=50", "--stats"};
+  }
   return {path, "--listen=127.0.0.1:0", "--stats"};
 }
 
@@ -160,6 +166,7 @@ std::vector<Peer> AvailablePeers() {
   const std::vector<Peer> all = {
       {"ringnet", RunfilePath(absl::GetFlag(FLAGS_ringnet)), "enters", false},
       {"ringnet-epoll", RunfilePath(absl::GetFlag(FLAGS_ringnet)), "syscalls", false},
+      {"ringnet-busypoll", RunfilePath(absl::GetFlag(FLAGS_ringnet)), "enters", false},
       {"liburing", RunfilePath(absl::GetFlag(FLAGS_liburing)), "enters", false},
       {"epoll", RunfilePath(absl::GetFlag(FLAGS_epoll)), "syscalls", false},
       {"asio-epoll", absl::GetFlag(FLAGS_asio_epoll), "", false},
@@ -540,6 +547,7 @@ int Main() {
   }
   if (absl::GetFlag(FLAGS_memory)) {
     for (const Peer& peer : config.peers) {
+      if (peer.name == "ringnet-busypoll") continue;  // ringnet's binary and memory, spinning
       std::fprintf(stderr, "\rmemory: %s with %d idle connections    ", peer.name.c_str(),
                    config.memory_connections);
       report.memory[peer.name].push_back(MeasureIdle(peer, config.memory_connections));

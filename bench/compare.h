@@ -16,7 +16,8 @@ namespace ringnet::bench {
 
 // One echo server of the comparison.
 struct Peer {
-  // "ringnet", "ringnet-epoll", "epoll", "asio-epoll", "asio-uring", "go", "liburing"
+  // "ringnet", "ringnet-epoll", "ringnet-busypoll", "epoll", "asio-epoll", "asio-uring", "go",
+  // "liburing"
   std::string name;
   std::string path;  // its binary
   // The key of its "stats" line counting system calls ("enters": io_uring_enter calls,

@@ -197,7 +197,8 @@ std::string TcpSection(const Report& rep) {
   if (!counted.empty()) {
     absl::StrAppend(
         &out, "\n### System calls per message, counted by the servers themselves\n\n",
-        "ringnet and liburing count io_uring_enter calls; the epoll baseline and ringnet-epoll "
+        "ringnet, ringnet-busypoll and liburing count io_uring_enter calls; the epoll baseline and "
+        "ringnet-epoll "
         "count every system call they make (epoll_wait, accept4, read, write, close). Whole run "
         "(warm-up, set-up and "
         "tear-down included) divided by every message echoed. Asio and Go count nothing: see the "
