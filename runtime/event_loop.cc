@@ -132,7 +132,9 @@ void EventLoop::Wait(bool may_block) {
 }
 
 bool EventLoop::BusyPoll() {
-  int64_t end = MonotonicNs() + busy_poll_ns_;
+  const int64_t now = MonotonicNs();
+  // Saturating: busy_poll may be absl::InfiniteDuration().
+  int64_t end = busy_poll_ns_ > INT64_MAX - now ? INT64_MAX : now + busy_poll_ns_;
   if (std::optional<int64_t> next = timers_.NextDeadline(); next.has_value() && *next < end) {
     end = *next;
   }
