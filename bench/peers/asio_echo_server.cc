@@ -16,15 +16,13 @@
 // (the comparison counts them with perf in a separate pass); --stats prints the sessions opened.
 #include <boost/asio.hpp>
 #include <cstdio>
-#include <cstring>
 #include <memory>
-#include <string>
+
+#include "ringnet/bench/peers/asio_peer.h"
 
 namespace {
 
 using boost::asio::ip::tcp;
-
-unsigned long long g_sessions = 0;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -58,55 +56,9 @@ class Session : public std::enable_shared_from_this<Session> {
   char data_[kMaxLength];
 };
 
-class Server {
- public:
-  Server(boost::asio::io_context& io, const tcp::endpoint& endpoint)
-      : acceptor_(io, endpoint, /*reuse_address=*/true) {
-    Accept();
-  }
-  tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
-
- private:
-  void Accept() {
-    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-      if (!ec) {
-        ++g_sessions;
-        std::make_shared<Session>(std::move(socket))->Start();
-      }
-      Accept();
-    });
-  }
-
-  tcp::acceptor acceptor_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string listen = "127.0.0.1:0";
-  bool stats = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--listen=", 9) == 0) listen = argv[i] + 9;
-    if (std::strcmp(argv[i], "--stats") == 0) stats = true;
-  }
-  const size_t colon = listen.rfind(':');
-  boost::system::error_code ec;
-  const auto address = boost::asio::ip::make_address(listen.substr(0, colon), ec);
-  if (colon == std::string::npos || ec) {
-    std::fprintf(stderr, "bad --listen=%s (HOST:PORT)\n", listen.c_str());
-    return 2;
-  }
-  const auto port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
-
-  boost::asio::io_context io(1);  // one thread runs it
-  Server server(io, tcp::endpoint(address, port));
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&io](boost::system::error_code, int) { io.stop(); });
-  const tcp::endpoint bound = server.local_endpoint();
-  std::printf("listening tcp %s:%d\n", bound.address().to_string().c_str(), bound.port());
-  std::fflush(stdout);
-  io.run();
-  if (stats) std::printf("stats sessions=%llu\n", g_sessions);
-  std::fflush(stdout);
-  return 0;
+  return ringnet::bench::peers::ServeAsio<Session>(
+      argc, argv, "tcp", [](unsigned long long n) { std::printf("stats sessions=%llu\n", n); });
 }

@@ -18,9 +18,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <cstdio>
-#include <cstring>
 #include <memory>
-#include <string>
+
+#include "ringnet/bench/peers/asio_peer.h"
 
 namespace {
 
@@ -31,7 +31,6 @@ using tcp = asio::ip::tcp;
 
 constexpr std::size_t kMaxMessage = std::size_t{64} << 20;
 
-unsigned long long g_sessions = 0;
 unsigned long long g_errors = 0;
 
 void Fail(beast::error_code ec, const char* what) {
@@ -80,55 +79,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
 };
 
-class Listener {
- public:
-  Listener(asio::io_context& io, const tcp::endpoint& endpoint)
-      : acceptor_(io, endpoint, /*reuse_address=*/true) {
-    Accept();
-  }
-  tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
-
- private:
-  void Accept() {
-    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (!ec) {
-        ++g_sessions;
-        std::make_shared<Session>(std::move(socket))->Start();
-      }
-      Accept();
-    });
-  }
-
-  tcp::acceptor acceptor_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string listen = "127.0.0.1:0";
-  bool stats = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--listen=", 9) == 0) listen = argv[i] + 9;
-    if (std::strcmp(argv[i], "--stats") == 0) stats = true;
-  }
-  const size_t colon = listen.rfind(':');
-  beast::error_code ec;
-  const auto address = asio::ip::make_address(listen.substr(0, colon), ec);
-  if (colon == std::string::npos || ec) {
-    std::fprintf(stderr, "bad --listen=%s (HOST:PORT)\n", listen.c_str());
-    return 2;
-  }
-  const auto port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
-
-  asio::io_context io(1);  // one thread runs it
-  Listener listener(io, tcp::endpoint(address, port));
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&io](beast::error_code, int) { io.stop(); });
-  const tcp::endpoint bound = listener.local_endpoint();
-  std::printf("listening ws %s:%d\n", bound.address().to_string().c_str(), bound.port());
-  std::fflush(stdout);
-  io.run();
-  if (stats) std::printf("stats sessions=%llu errors=%llu\n", g_sessions, g_errors);
-  std::fflush(stdout);
-  return 0;
+  return ringnet::bench::peers::ServeAsio<Session>(argc, argv, "ws", [](unsigned long long n) {
+    std::printf("stats sessions=%llu errors=%llu\n", n, g_errors);
+  });
 }
