@@ -4,12 +4,16 @@
 //   (a) a sendto loop on an unconnected socket,
 //   (b) a send loop on a connected socket,
 //   (c) sendmmsg in batches of 64 (connected socket),
-//   (d) a ringnet unconnected endpoint (one sendmsg SQE per datagram, batched submits),
-//   (e) a ringnet connected session (one send SQE per datagram, batched submits),
-//   (f) sendmsg with UDP_SEGMENT (GSO), 64 datagrams per call (connected socket): what batching
-//       a session's equal-size datagrams into GSO sends could reach (ringnet does not, yet).
+//   (d) a ringnet unconnected endpoint (equal-size datagrams to one peer leave as GSO sendmsg
+//       SQEs of up to 64, all of an iteration in one submit),
+//   (e) a ringnet connected session (the same, without an address),
+//   (d'), (e') the same two with udp_gso=false: one send/sendmsg SQE per datagram, as the seed's
+//       per-datagram experiment,
+//   (f) sendmsg with UDP_SEGMENT (GSO), 64 datagrams per call (connected socket), on a plain
+//       socket: the floor for (d) and (e).
 // The seed measured connected UDP taking 2/13 less time than unconnected (a time ratio of
-// 11/13 = 0.846); the table puts the plain and ringnet ratios next to it.
+// 11/13 = 0.846); the table puts the plain and ringnet (one request per datagram) ratios next
+// to it. GSO batches look the route up once per batch, so (e) / (d) says little about it.
 //
 //   bazel run -c opt //bench:udp_send -- [--rounds=5] [--count=100000]
 //
@@ -206,20 +210,16 @@ int64_t RingnetBurst(const net::SessionHandle& session, const InetAddress* to, i
   const std::string payload(size, 'r');
   const uint64_t target = session.Stat().bytes_out + static_cast<uint64_t>(count) * size;
   std::atomic<int64_t> start{0};
-  const int chunk = getenv("CHUNK") ? atoi(getenv("CHUNK")) : count;
-  std::function<void(int)> write_from = [&](int first) {
-    if (first == 0) start = NowNs();
-    const int end = std::min(count, first + chunk);
-    for (int i = first; i < end; ++i) {
+  session.loop()->Post([&] {
+    start = NowNs();
+    for (int i = 0; i < count; ++i) {
       if (to != nullptr) {
         (void)session.WriteBytesTo(payload, *to);
       } else {
         (void)session.WriteBytes(payload);
       }
     }
-    if (end < count) session.loop()->Post([&write_from, end] { write_from(end); });
-  };
-  session.loop()->Post([&] { write_from(0); });
+  });
   while (session.Stat().bytes_out < target)
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   return NowNs() - start.load();
@@ -227,8 +227,9 @@ int64_t RingnetBurst(const net::SessionHandle& session, const InetAddress* to, i
 
 struct RingnetSenders {
   std::unique_ptr<runtime::EventLoopGroup> group;
-  std::unique_ptr<net::UdpEndpoint> unconnected;
-  std::unique_ptr<net::UdpClient> connected;
+  // [0]: default options (GSO batching on); [1]: udp_gso = false (one request per datagram).
+  std::unique_ptr<net::UdpEndpoint> unconnected[2];
+  std::unique_ptr<net::UdpClient> connected[2];
 };
 
 absl::StatusOr<RingnetSenders> StartRingnet(const InetAddress& receiver) {
@@ -237,24 +238,27 @@ absl::StatusOr<RingnetSenders> StartRingnet(const InetAddress& receiver) {
   if (!group.ok()) return group.status();
   r.group = *std::move(group);
   auto quiet = std::make_shared<Quiet>();
-  auto configure = [quiet](net::SessionConfig& c) {
-    c.listener = quiet;
-    c.options.write_high_water = 1ull << 40;
-    return absl::OkStatus();
-  };
-  net::UdpEndpointOptions e;
-  e.bind = InetAddress::Loopback(0);
-  e.new_session = configure;
-  auto endpoint = net::UdpEndpoint::Create(r.group.get(), std::move(e));
-  if (!endpoint.ok()) return endpoint.status();
-  r.unconnected = *std::move(endpoint);
-  net::UdpClientOptions c;
-  c.server = receiver;
-  c.new_session = configure;
-  auto client = net::UdpClient::Create(r.group.get(), std::move(c));
-  if (!client.ok()) return client.status();
-  r.connected = *std::move(client);
-  while (r.connected->session_count() == 0) std::this_thread::yield();
+  for (int plain = 0; plain < 2; ++plain) {
+    auto configure = [quiet, plain](net::SessionConfig& c) {
+      c.listener = quiet;
+      c.options.write_high_water = 1ull << 40;
+      c.options.udp_gso = plain == 0;
+      return absl::OkStatus();
+    };
+    net::UdpEndpointOptions e;
+    e.bind = InetAddress::Loopback(0);
+    e.new_session = configure;
+    auto endpoint = net::UdpEndpoint::Create(r.group.get(), std::move(e));
+    if (!endpoint.ok()) return endpoint.status();
+    r.unconnected[plain] = *std::move(endpoint);
+    net::UdpClientOptions c;
+    c.server = receiver;
+    c.new_session = configure;
+    auto client = net::UdpClient::Create(r.group.get(), std::move(c));
+    if (!client.ok()) return client.status();
+    r.connected[plain] = *std::move(client);
+    while (r.connected[plain]->session_count() == 0) std::this_thread::yield();
+  }
   return r;
 }
 
@@ -272,8 +276,10 @@ int Main() {
     std::fprintf(stderr, "%s\n", ringnet.status().ToString().c_str());
     return 1;
   }
-  const net::SessionHandle unconnected = ringnet->unconnected->session();
-  const net::SessionHandle connected = ringnet->connected->Sessions().at(0);
+  const net::SessionHandle unconnected = ringnet->unconnected[0]->session();
+  const net::SessionHandle connected = ringnet->connected[0]->Sessions().at(0);
+  const net::SessionHandle unconnected_plain = ringnet->unconnected[1]->session();
+  const net::SessionHandle connected_plain = ringnet->connected[1]->Sessions().at(0);
   const InetAddress to = receiver.address();
   const std::vector<std::pair<std::string, Method>> methods = {
       {"(a) sendto loop, unconnected", PlainSendto},
@@ -283,16 +289,27 @@ int Main() {
        [&](const InetAddress& t, int n, size_t s) { return RingnetBurst(unconnected, &t, n, s); }},
       {"(e) ringnet, connected",
        [&](const InetAddress&, int n, size_t s) { return RingnetBurst(connected, nullptr, n, s); }},
+      {"(d') ringnet, unconnected, udp_gso=false",
+       [&](const InetAddress& t, int n, size_t s) {
+         return RingnetBurst(unconnected_plain, &t, n, s);
+       }},
+      {"(e') ringnet, connected, udp_gso=false",
+       [&](const InetAddress&, int n, size_t s) {
+         return RingnetBurst(connected_plain, nullptr, n, s);
+       }},
   };
   // Not a Method: it may be refused (NaN), and it is a reference point, not one of the seed's.
   const std::string gso = "(f) sendmsg + UDP_SEGMENT (GSO) x64, connected";
   std::map<std::pair<std::string, size_t>, std::vector<double>> ms;
-  const uint64_t received_before = receiver.received();
-  uint64_t sent = 0;
   for (size_t size : {size_t{64}, size_t{1024}}) {
     for (auto& [name, method] : methods) method(to, count / 10, size);  // warm-up
     PlainGsoNs(to, count / 10, size);
   }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const uint64_t received_before = receiver.received();
+  uint64_t sent = 0;
+  const net::SessionStat unconnected_before = unconnected.Stat();
+  const net::SessionStat connected_before = connected.Stat();
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
     for (size_t size : {size_t{64}, size_t{1024}}) {
       for (auto& [name, method] : methods) {
@@ -327,10 +344,24 @@ int Main() {
   };
   std::printf("| seed (getty notes, Python, 2017): connected / unconnected time | 0.846 | - |\n");
   ratio("plain: connected send / unconnected sendto time", methods[1].first, methods[0].first);
-  ratio("ringnet: connected / unconnected time", methods[4].first, methods[3].first);
+  ratio("ringnet, one request per datagram: connected / unconnected time (e' / d')",
+        methods[6].first, methods[5].first);
+  ratio("ringnet, GSO batches: connected / unconnected time (e / d)", methods[4].first,
+        methods[3].first);
   ratio("plain send loop / ringnet connected time (speed-up)", methods[1].first, methods[4].first);
   ratio("sendmmsg / ringnet connected time (speed-up)", methods[2].first, methods[4].first);
+  ratio("ringnet connected: GSO batches' speed-up (e' / e)", methods[6].first, methods[4].first);
   ratio("plain send loop / GSO time (speed-up GSO gives; nan: refused)", methods[1].first, gso);
+  // How many send requests (SQEs) ringnet's datagrams took: GSO sends carry up to 64.
+  auto per_request = [](const net::SessionStat& before, const net::SessionStat& after) {
+    const uint64_t requests = after.send_requests - before.send_requests;
+    return requests == 0 ? 0.0
+                         : static_cast<double>(after.packages_out - before.packages_out) /
+                               static_cast<double>(requests);
+  };
+  std::printf("\nringnet datagrams per send request: (d) unconnected %.1f, (e) connected %.1f\n",
+              per_request(unconnected_before, unconnected.Stat()),
+              per_request(connected_before, connected.Stat()));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::printf(
       "\nreceiver got %.1f%% of the datagrams (UDP drops what the receiver cannot keep up "

@@ -271,6 +271,7 @@ SessionStat SessionHandle::Stat() const {
   stat.bytes_out = shared_->bytes_out.load(relaxed);
   stat.packages_in = shared_->packages_in.load(relaxed);
   stat.packages_out = shared_->packages_out.load(relaxed);
+  stat.send_requests = shared_->send_requests.load(relaxed);
   const int64_t queued = shared_->queued_bytes.load(relaxed);
   stat.queued_bytes = queued > 0 ? static_cast<uint64_t>(queued) : 0;
   stat.opened = ToWallTime(shared_->opened_ns.load(relaxed));

@@ -71,6 +71,9 @@ struct SessionStat {
   uint64_t packages_in = 0;
   uint64_t packages_out = 0;
   uint64_t queued_bytes = 0;  // accepted for writing, not yet sent
+  // Send requests (system calls or io_uring SQEs) that carried the session's bytes: with
+  // batching (TCP's gathered sends, UDP's GSO sends) fewer than packages_out.
+  uint64_t send_requests = 0;
   absl::Time opened;
   absl::Time last_read;
   absl::Time last_write;
@@ -190,6 +193,12 @@ struct SessionOptions {
   // UDP: close the session when the kernel reports an ICMP error (ECONNREFUSED: nothing listens
   // at the peer) instead of reporting it to OnError and carrying on.
   bool close_on_icmp_error = false;
+  // UDP: datagrams written during one loop iteration leave in runs of equal size (to the same
+  // peer) as one sendmsg with UDP_SEGMENT (generic segmentation offload, up to 64 datagrams and
+  // 65507 bytes per call); the peer still receives each datagram on its own. A shorter datagram
+  // may end a run. Where the kernel or the route refuses GSO the session falls back to one send
+  // per datagram on its own, losing nothing.
+  bool udp_gso = true;
 };
 
 // What a NewSessionCallback fills in for a new session.

@@ -145,6 +145,19 @@ TEST(TcpEchoTest, OnePackageSplitOverManyReceivesAndManyPackagesInOne) {
   EXPECT_EQ(s.Stat().packages_in, 101u);
   EXPECT_EQ(s.Stat().packages_out, 101u);
   EXPECT_EQ(s.Stat().bytes_in, framed.size() + many.size());
+  EXPECT_GE(s.Stat().send_requests, 2u);
+  EXPECT_LE(s.Stat().send_requests, 101u);
+  // 50 packages written in one loop iteration leave in one gathered send.
+  const uint64_t before = s.Stat().send_requests;
+  std::string expected;
+  for (int i = 0; i < 50; ++i) expected += "w" + std::to_string(i);  // raw: no codec
+  s.loop()->Post([s] {
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(s.WriteBytes("w" + std::to_string(i)).ok());
+  });
+  echo = peer->ReadExactly(expected.size());
+  ASSERT_TRUE(echo.ok()) << echo.status();
+  EXPECT_EQ(*echo, expected);
+  EXPECT_EQ(s.Stat().send_requests, before + 1);
 }
 
 TEST(TcpEchoTest, IPv6Loopback) {

@@ -1,9 +1,14 @@
 // UDP endpoints on loopback, against plain POSIX datagram sockets: the facts of getty's UDP notes
 // (connected vs unconnected), made real.
 #include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -27,6 +32,72 @@ using testing::RecordingListener;
 bool HasError(const std::vector<absl::Status>& errors, absl::string_view text) {
   for (const absl::Status& e : errors) {
     if (e.message().find(text) != absl::string_view::npos) return true;
+  }
+  return false;
+}
+
+// Whether this kernel takes a UDP GSO send (sendmsg with UDP_SEGMENT) on loopback: probed with
+// a plain socket, so the tests below know how many send requests to expect.
+bool KernelTakesUdpGso(bool ipv6) {
+  const InetAddress loopback = InetAddress::Loopback(0, ipv6);
+  const int receiver = ::socket(loopback.family(), SOCK_DGRAM, 0);
+  const int sender = ::socket(loopback.family(), SOCK_DGRAM, 0);
+  bool ok = false;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::bind(receiver, loopback.sockaddr(), loopback.length()) == 0 &&
+      ::getsockname(receiver, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+      ::connect(sender, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+    char payload[20] = {};
+    iovec iov{payload, sizeof(payload)};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_UDP;
+    cmsg->cmsg_type = UDP_SEGMENT;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    const uint16_t segment = 10;
+    std::memcpy(CMSG_DATA(cmsg), &segment, sizeof(segment));
+    ok = ::sendmsg(sender, &msg, 0) == static_cast<ssize_t>(sizeof(payload));
+  }
+  ::close(sender);
+  ::close(receiver);
+  return ok;
+}
+
+// The descriptor of this process's datagram socket bound to `local` (a session's own socket,
+// for tests that change its options underneath), or -1.
+int DatagramSocketAt(const InetAddress& local) {
+  for (int fd = 0; fd < 65536; ++fd) {
+    int type = 0;
+    socklen_t type_len = sizeof(type);
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0) continue;
+    if (type != SOCK_DGRAM) continue;
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) continue;
+    if (InetAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len) == local) return fd;
+  }
+  return -1;
+}
+
+// Datagram `index` of a test: `size` bytes that name their index.
+std::string Datagram(int index, size_t size) {
+  std::string data(size, '\0');
+  for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>(index * 31 + i * 7);
+  return data;
+}
+
+// Polls until every byte `s` accepted has been sent (or failed): completions raise no listener
+// event to wait on.
+bool SendsSettle(const SessionHandle& s) {
+  for (int i = 0; i < 30000; ++i) {
+    if (s.Stat().queued_bytes == 0) return true;
+    absl::SleepFor(absl::Milliseconds(1));
   }
   return false;
 }
@@ -357,6 +428,175 @@ TEST_P(UdpTest, ABurstBeyondTheSendWindowLeavesInOrderAndCloseSendsItAll) {
   }
   EXPECT_TRUE(endpoint_->WaitClosed(absl::Seconds(30)));
   EXPECT_EQ(echo_->closes(), 1);
+}
+
+TEST_P(UdpTest, ConnectedSessionSendsRunsOfEqualDatagramsAsGsoBatches) {
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  StartClient(receiver.address());
+  const SessionHandle s = client_->Sessions().at(0);
+  constexpr int kCount = 200;
+  // Written in one iteration of the session's loop: 64 + 64 + 64 + 8 datagrams of 100 bytes.
+  group_->loop(0)->Post([s] {
+    for (int i = 0; i < kCount; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(i, 100)).ok());
+  });
+  for (int i = 0; i < kCount; ++i) {
+    auto got = receiver.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(i, 100)) << "datagram " << i;  // one datagram each, in order
+  }
+  ASSERT_TRUE(SendsSettle(s));
+  const SessionStat stat = s.Stat();
+  EXPECT_EQ(stat.packages_out, uint64_t{kCount});
+  EXPECT_EQ(stat.bytes_out, uint64_t{kCount} * 100);
+  EXPECT_EQ(stat.send_requests, KernelTakesUdpGso(GetParam()) ? 4u : uint64_t{kCount});
+  EXPECT_TRUE(client_listener_->errors().empty()) << client_listener_->errors()[0];
+}
+
+TEST_P(UdpTest, GsoRunsKeepEveryDatagramBoundaryAndEndAtAShorterOne) {
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  StartClient(receiver.address());
+  const SessionHandle s = client_->Sessions().at(0);
+  // Runs: [100 100 100 40] [100] [0] [7 7 7] [1472 1472] [65507] [30000 30000] [30000 200]
+  // [300]: a shorter datagram ends a run, a longer one or an empty one starts anew, and no run
+  // passes 65507 bytes.
+  const std::vector<size_t> sizes = {100, 100,  100,   40,    100,   0,     7,   7,  7,
+                                     1472, 1472, 65507, 30000, 30000, 30000, 200, 300};
+  group_->loop(0)->Post([s, sizes] {
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      ASSERT_TRUE(s.WriteBytes(Datagram(static_cast<int>(i), sizes[i])).ok());
+    }
+  });
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    auto got = receiver.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first.size(), sizes[i]) << "datagram " << i;
+    ASSERT_EQ(got->first, Datagram(static_cast<int>(i), sizes[i])) << "datagram " << i;
+  }
+  ASSERT_TRUE(SendsSettle(s));
+  EXPECT_EQ(s.Stat().send_requests, KernelTakesUdpGso(GetParam()) ? 9u : sizes.size());
+  EXPECT_TRUE(client_listener_->errors().empty()) << client_listener_->errors()[0];
+}
+
+TEST_P(UdpTest, UnconnectedEndpointBatchesOnlyRunsToOnePeer) {
+  StartEchoEndpoint();
+  PlainUdpSocket a = Peer();
+  PlainUdpSocket b = Peer();
+  a.SetReceiveBuffer(16 << 20);
+  b.SetReceiveBuffer(16 << 20);
+  const SessionHandle s = endpoint_->session();
+  // 20 datagrams alternating between the peers (no run: 20 sends), then 100 to a and 100 to b
+  // (64 + 36 each: 4 sends).
+  group_->loop(0)->Post([s, to_a = a.address(), to_b = b.address()] {
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(s.WriteBytesTo(Datagram(i, 50), i % 2 == 0 ? to_a : to_b).ok());
+    }
+    for (int i = 20; i < 120; ++i) ASSERT_TRUE(s.WriteBytesTo(Datagram(i, 50), to_a).ok());
+    for (int i = 120; i < 220; ++i) ASSERT_TRUE(s.WriteBytesTo(Datagram(i, 50), to_b).ok());
+  });
+  for (int i = 0; i < 220; ++i) {
+    const bool for_a = i < 20 ? i % 2 == 0 : i < 120;
+    auto got = (for_a ? a : b).Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(i, 50)) << "datagram " << i;
+    EXPECT_EQ(got->second, endpoint_->address());
+  }
+  ASSERT_TRUE(SendsSettle(s));
+  EXPECT_EQ(s.Stat().send_requests, KernelTakesUdpGso(GetParam()) ? 24u : 220u);
+}
+
+TEST_P(UdpTest, WithoutTheGsoOptionEveryDatagramIsItsOwnSend) {
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  StartClient(receiver.address(), [](SessionConfig& c) { c.options.udp_gso = false; });
+  const SessionHandle s = client_->Sessions().at(0);
+  group_->loop(0)->Post([s] {
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(i, 64)).ok());
+  });
+  for (int i = 0; i < 100; ++i) {
+    auto got = receiver.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(i, 64));
+  }
+  ASSERT_TRUE(SendsSettle(s));
+  EXPECT_EQ(s.Stat().send_requests, 100u);
+}
+
+TEST_P(UdpTest, ARefusedGsoSendFallsBackToOneSendPerDatagramLosingNothing) {
+  if (!KernelTakesUdpGso(GetParam())) GTEST_SKIP() << "this kernel refuses UDP GSO anyway";
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  StartClient(receiver.address());
+  const SessionHandle s = client_->Sessions().at(0);
+  // Without UDP checksums the kernel refuses GSO sends (EINVAL), as a device without checksum
+  // offload would (EIO).
+  const int fd = DatagramSocketAt(s.LocalAddress());
+  ASSERT_GE(fd, 0);
+  const int one = 1;
+  if (GetParam()) {
+    ASSERT_EQ(::setsockopt(fd, SOL_UDP, UDP_NO_CHECK6_TX, &one, sizeof(one)), 0) << errno;
+    // IPv6 receivers drop datagrams without a checksum unless told to take them.
+    const int receiver_fd = DatagramSocketAt(receiver.address());
+    ASSERT_GE(receiver_fd, 0);
+    ASSERT_EQ(::setsockopt(receiver_fd, SOL_UDP, UDP_NO_CHECK6_RX, &one, sizeof(one)), 0) << errno;
+  } else {
+    ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)), 0) << errno;
+  }
+  for (int burst = 0; burst < 2; ++burst) {
+    group_->loop(0)->Post([s, burst] {
+      for (int i = 0; i < 50; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(burst * 50 + i, 80)).ok());
+    });
+    for (int i = 0; i < 50; ++i) {
+      auto got = receiver.Receive();
+      ASSERT_TRUE(got.ok()) << burst << "/" << i << ": " << got.status();
+      ASSERT_EQ(got->first, Datagram(burst * 50 + i, 80)) << burst << "/" << i;
+    }
+  }
+  ASSERT_TRUE(SendsSettle(s));
+  const SessionStat stat = s.Stat();
+  EXPECT_EQ(stat.packages_out, 100u);
+  EXPECT_EQ(stat.bytes_out, 8000u);
+  // One refused batch, then 100 single sends: the session stopped trying.
+  EXPECT_EQ(stat.send_requests, 101u);
+  EXPECT_TRUE(client_listener_->errors().empty()) << client_listener_->errors()[0];
+  EXPECT_FALSE(s.IsClosed());
+}
+
+TEST_P(UdpTest, BatchesToADeadPortReportEconnrefusedAndAccountForEveryByte) {
+  PlainUdpSocket dead = Peer();
+  StartClient(dead.address());
+  const SessionHandle s = client_->Sessions().at(0);
+  dead.Close();
+  // Whichever request meets the ICMP error (the receive or a send) reports it. On loopback the
+  // ICMP error is back before the next request of the same submit runs, so with four GSO sends
+  // per burst the later ones meet it: each such batch loses its first datagram, as a plain send
+  // would, and sends the rest again. The bytes of every datagram are accounted for either way,
+  // and the session stays open.
+  for (int burst = 0; burst < 20; ++burst) {
+    group_->loop(0)->Post([s, burst] {
+      for (int i = 0; i < 200; ++i) (void)s.WriteBytes(Datagram(burst * 200 + i, 40));
+    });
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  ASSERT_TRUE(client_listener_->WaitFor(
+      [&] { return HasError(client_listener_->errors(), "ECONNREFUSED"); }));
+  ASSERT_TRUE(SendsSettle(s));
+  for (const absl::Status& e : client_listener_->errors()) {
+    EXPECT_NE(e.message().find("ECONNREFUSED"), absl::string_view::npos) << e;
+  }
+  EXPECT_FALSE(s.IsClosed());
+  // Still usable, and still batching: switch to a live peer.
+  PlainUdpSocket live = Peer();
+  ASSERT_TRUE(s.Connect(live.address()).ok());
+  group_->loop(0)->Post([s] {
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(1000 + i, 40)).ok());
+  });
+  for (int i = 0; i < 10; ++i) {
+    auto got = live.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(1000 + i, 40));
+  }
 }
 
 // Per-peer sessions: an unconnected endpoint that gives each sender a session of its own.

@@ -29,6 +29,7 @@ SessionLimits SessionLimits::From(const SessionOptions& o) {
   l.max_datagram = static_cast<uint32_t>(std::min<size_t>(o.max_datagram, UINT32_MAX));
   l.tcp_no_delay = o.tcp_no_delay;
   l.close_on_icmp_error = o.close_on_icmp_error;
+  l.udp_gso = o.udp_gso;
   return l;
 }
 

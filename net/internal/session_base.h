@@ -57,6 +57,7 @@ struct SessionLimits {
   uint32_t max_datagram = 65507;
   bool tcp_no_delay = true;
   bool close_on_icmp_error = false;
+  bool udp_gso = true;
 };
 
 class SessionBase : public SessionCore, public LoopOwned {

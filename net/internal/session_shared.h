@@ -55,11 +55,12 @@ struct SessionShared : std::enable_shared_from_this<SessionShared> {
   const uint64_t id;
   runtime::EventLoop* const loop;
   const SessionKind kind;
+  // Writes are refused once closing starts; closed once OnClose has been delivered. (Next to
+  // `kind`, where it takes padding.)
+  std::atomic<bool> closing{false};
 
   SessionCore* core = nullptr;  // loop thread only
 
-  // Writes are refused once closing starts; closed once OnClose has been delivered.
-  std::atomic<bool> closing{false};
   // Bytes accepted for writing and not yet sent, across threads (the high-water check).
   std::atomic<int64_t> queued_bytes{0};
   int64_t write_high_water = 16 << 20;  // set before the session opens
@@ -70,6 +71,7 @@ struct SessionShared : std::enable_shared_from_this<SessionShared> {
   std::atomic<uint64_t> bytes_out{0};
   std::atomic<uint64_t> packages_in{0};
   std::atomic<uint64_t> packages_out{0};
+  std::atomic<uint64_t> send_requests{0};
   std::atomic<int64_t> opened_ns{0};
   std::atomic<int64_t> last_read_ns{0};
   std::atomic<int64_t> last_write_ns{0};

@@ -233,6 +233,7 @@ void TcpSession::Flush() {
   iovec iov[SendVector::kMaxIov];
   const int n = queue_.Gather(iov, SendVector::kMaxIov, &bytes);
   send_in_flight_ = true;
+  Bump(shared_->send_requests, 1);
   if (n == 1) {
     loop_->SubmitSend(&send_op_, fd_.get(), iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
   } else {

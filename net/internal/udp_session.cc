@@ -1,8 +1,11 @@
 #include "ringnet/net/internal/udp_session.h"
 
 #include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -17,6 +20,11 @@ namespace {
 constexpr size_t kRecvmsgOverhead = sizeof(io_uring_recvmsg_out) + 32;
 // Idle send slots kept per session; more are freed as they come back.
 constexpr size_t kMaxFreeSlots = 1024;
+// Idle GSO batches kept per session (a batch is about 1.1 KiB).
+constexpr size_t kMaxFreeBatches = 16;
+// IPv4 + UDP headers; IPv6 + UDP.
+constexpr size_t kUdp4Overhead = 20 + 8;
+constexpr size_t kUdp6Overhead = 40 + 8;
 
 }  // namespace
 
@@ -42,6 +50,8 @@ absl::Status UdpSession::StartIo() {
       loop_->GetBufferRing(static_cast<uint32_t>(std::min<size_t>(size, UINT32_MAX)));
   if (!buffers.ok()) return buffers.status();
   buffers_ = *buffers;
+  gso_ = options_.udp_gso;
+  UpdateGsoLimitFromMtu();
   recv_template_.msg_namelen = sizeof(sockaddr_in6);
   recv_template_.msg_name = &empty_sender_;
   ArmRecv();
@@ -229,7 +239,7 @@ absl::Status UdpSession::Send(size_t estimate, const InetAddress* to, size_t res
   }
   if (!filled.ok()) {
     shared_->Unreserve(static_cast<int64_t>(counted));
-    if (free_slots_.size() < kMaxFreeSlots) free_slots_.push_back(std::move(slot));
+    RecycleSlot(std::move(slot));
     return filled;
   }
   // Settle the reservation against the datagram's real size.
@@ -239,18 +249,50 @@ absl::Status UdpSession::Send(size_t estimate, const InetAddress* to, size_t res
   if (!connected_) slot->peer = *to;
   Bump(shared_->packages_out, 1);
   SendSlot* raw = slot.release();
-  if (sends_ < kSendWindow) {
-    Submit(raw);
-  } else {
-    raw->next = nullptr;
-    (waiting_tail_ != nullptr ? waiting_tail_->next : waiting_head_) = raw;
-    waiting_tail_ = raw;
-  }
+  raw->next = nullptr;
+  raw->alone = false;
+  (waiting_tail_ != nullptr ? waiting_tail_->next : waiting_head_) = raw;
+  waiting_tail_ = raw;
+  // Past the window, completions flush the rest.
+  if (in_flight_ < kSendWindow) ScheduleFlush();
   return absl::OkStatus();
+}
+
+void UdpSession::RecycleSlot(std::unique_ptr<SendSlot> slot) {
+  if (free_slots_.size() < kMaxFreeSlots) free_slots_.push_back(std::move(slot));
+}
+
+void UdpSession::ScheduleFlush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  // After this iteration's callbacks, so the datagrams they write can share GSO sends.
+  loop_->Defer([this] {
+    flush_scheduled_ = false;
+    if (state_ != State::kClosed) SubmitWaiting();
+    if (state_ == State::kClosing && SendsDone()) Teardown(absl::OkStatus());
+    MaybeRelease();
+  });
+}
+
+void UdpSession::UpdateGsoLimitFromMtu() {
+  gso_max_segment_ = kMaxGsoBytes;
+  if (!connected_) return;  // each peer's route may differ: EMSGSIZE teaches the limit
+  int mtu = 0;
+  socklen_t length = sizeof(mtu);
+  const bool v6 = peer_.is_ipv6();
+  if (::getsockopt(fd_.get(), v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu,
+                   &length) == 0) {
+    const size_t overhead = v6 ? kUdp6Overhead : kUdp4Overhead;
+    if (static_cast<size_t>(mtu) > overhead) {
+      gso_max_segment_ = std::min(kMaxGsoBytes, static_cast<size_t>(mtu) - overhead);
+    }
+  }
 }
 
 void UdpSession::Submit(SendSlot* slot) {
   ++sends_;
+  ++in_flight_;
+  Bump(shared_->send_requests, 1);
   if (connected_) {
     loop_->SubmitSend(slot, fd_.get(), slot->data.data(), slot->data.size(), 0);
     return;
@@ -264,8 +306,78 @@ void UdpSession::Submit(SendSlot* slot) {
   loop_->SubmitSendmsg(slot, fd_.get(), &slot->msg, 0);
 }
 
+int UdpSession::GsoRun() const {
+  const SendSlot* first = waiting_head_;
+  const size_t segment = first->data.size();
+  if (!gso_ || first->alone || segment == 0 || segment > gso_max_segment_) return 1;
+  int count = 1;
+  size_t total = segment;
+  for (const SendSlot* slot = first->next; slot != nullptr && count < kMaxGsoSegments;
+       slot = slot->next) {
+    const size_t size = slot->data.size();
+    if (slot->alone || size == 0 || size > segment || total + size > kMaxGsoBytes) break;
+    if (!connected_ && !(slot->peer == first->peer)) break;
+    ++count;
+    total += size;
+    if (size < segment) break;  // only the last segment may be shorter
+  }
+  return count;
+}
+
+void UdpSession::SubmitBatch(int count) {
+  std::unique_ptr<SendBatch> batch;
+  if (!free_batches_.empty()) {
+    batch = std::move(free_batches_.back());
+    free_batches_.pop_back();
+  } else {
+    batch = std::make_unique<SendBatch>();
+    batch->owner = this;
+  }
+  SendSlot* head = waiting_head_;
+  SendSlot* last = head;
+  batch->bytes = 0;
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) last = last->next;
+    batch->iov[i] = iovec{last->data.data(), last->data.size()};
+    batch->bytes += last->data.size();
+  }
+  waiting_head_ = last->next;
+  if (waiting_head_ == nullptr) waiting_tail_ = nullptr;
+  last->next = nullptr;
+  batch->head = head;
+  batch->count = count;
+  batch->segment = head->data.size();
+
+  batch->msg = msghdr{};
+  if (!connected_) {
+    batch->msg.msg_name = head->peer.mutable_sockaddr();
+    batch->msg.msg_namelen = head->peer.length();
+  }
+  batch->msg.msg_iov = batch->iov;
+  batch->msg.msg_iovlen = static_cast<size_t>(count);
+  batch->msg.msg_control = batch->control;
+  batch->msg.msg_controllen = sizeof(batch->control);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&batch->msg);
+  cmsg->cmsg_level = SOL_UDP;
+  cmsg->cmsg_type = UDP_SEGMENT;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  const uint16_t segment = static_cast<uint16_t>(batch->segment);
+  std::memcpy(CMSG_DATA(cmsg), &segment, sizeof(segment));
+
+  ++sends_;
+  in_flight_ += count;
+  Bump(shared_->send_requests, 1);
+  SendBatch* raw = batch.release();
+  loop_->SubmitSendmsg(raw, fd_.get(), &raw->msg, 0);
+}
+
 void UdpSession::SubmitWaiting() {
-  while (waiting_head_ != nullptr && sends_ < kSendWindow) {
+  while (waiting_head_ != nullptr && in_flight_ < kSendWindow) {
+    const int run = GsoRun();
+    if (run > 1) {
+      SubmitBatch(run);
+      continue;
+    }
     SendSlot* slot = waiting_head_;
     waiting_head_ = slot->next;
     if (waiting_head_ == nullptr) waiting_tail_ = nullptr;
@@ -282,9 +394,64 @@ void UdpSession::DropWaiting() {
   waiting_tail_ = nullptr;
 }
 
+void UdpSession::Requeue(SendSlot* head, bool alone) {
+  SendSlot* last = head;
+  for (SendSlot* slot = head; slot != nullptr; slot = slot->next) {
+    slot->alone = alone;
+    last = slot;
+  }
+  last->next = waiting_head_;
+  if (waiting_head_ == nullptr) waiting_tail_ = last;
+  waiting_head_ = head;
+}
+
+void UdpSession::OnBatchSent(SendBatch* raw, int32_t result) {
+  std::unique_ptr<SendBatch> batch(raw);
+  --sends_;
+  in_flight_ -= batch->count;
+  SendSlot* slots = batch->head;
+  batch->head = nullptr;
+  const bool icmp = result == -ECONNREFUSED || result == -EHOSTUNREACH || result == -ENETUNREACH;
+  if (result >= 0 || result == -ECANCELED || state_ == State::kClosed) {
+    if (result >= 0) {
+      NoteWritten(batch->bytes);
+    } else {
+      shared_->Unreserve(static_cast<int64_t>(batch->bytes));
+    }
+    while (slots != nullptr) {
+      std::unique_ptr<SendSlot> slot(slots);
+      slots = slot->next;
+      RecycleSlot(std::move(slot));
+    }
+  } else if (icmp) {
+    // An earlier datagram's ICMP error, reported by this send as it would be by a plain send:
+    // the first datagram is lost with it, the rest go again.
+    std::unique_ptr<SendSlot> first(slots);
+    slots = first->next;
+    shared_->Unreserve(static_cast<int64_t>(first->data.size()));
+    RecycleSlot(std::move(first));
+    if (slots != nullptr) Requeue(slots, false);
+    ReportIcmpError("send", -result);  // may close, which drops what waits
+  } else {
+    // Refused as a GSO send: resend one by one, where each datagram meets its own fate.
+    if (result == -EMSGSIZE) {
+      gso_max_segment_ = std::min(gso_max_segment_, batch->segment - 1);  // past the route's MTU
+    } else if (result == -EIO || result == -EINVAL || result == -EOPNOTSUPP ||
+               result == -ENOPROTOOPT) {
+      gso_ = false;  // no GSO on this socket, device or kernel
+    }
+    Requeue(slots, true);
+  }
+  if (free_batches_.size() < kMaxFreeBatches) free_batches_.push_back(std::move(batch));
+  if (state_ != State::kClosed && waiting_head_ != nullptr) ScheduleFlush();
+  if (state_ == State::kClosing && SendsDone()) Teardown(absl::OkStatus());
+  MaybeRelease();
+}
+
 void UdpSession::OnSent(SendSlot* raw, int32_t result, uint32_t) {
   std::unique_ptr<SendSlot> slot(raw);
   --sends_;
+  --in_flight_;
   const size_t size = slot->data.size();
   if (result >= 0) {
     NoteWritten(size);
@@ -298,8 +465,8 @@ void UdpSession::OnSent(SendSlot* raw, int32_t result, uint32_t) {
           -result));
     }
   }
-  if (free_slots_.size() < kMaxFreeSlots) free_slots_.push_back(std::move(slot));
-  if (state_ != State::kClosed) SubmitWaiting();
+  RecycleSlot(std::move(slot));
+  if (state_ != State::kClosed && waiting_head_ != nullptr) ScheduleFlush();
   if (state_ == State::kClosing && SendsDone()) Teardown(absl::OkStatus());
   MaybeRelease();
 }
@@ -346,6 +513,7 @@ absl::Status UdpSession::Connect(const InetAddress& peer) {
     return SocketError(absl::StrCat("connect ", peer.ToString()).c_str(), errno);
   }
   peer_ = peer;
+  UpdateGsoLimitFromMtu();
   std::lock_guard<std::mutex> lock(shared_->mutex);
   shared_->remote = peer;
   return absl::OkStatus();

@@ -6,11 +6,18 @@
 // plain opcode) with MSG_TRUNC, so an oversize datagram is seen for what it is. A truncated
 // datagram is reported to OnError and dropped, never passed on as whole. Each datagram is one
 // package; a codec error drops that datagram (OnError), the session stays open.
-// Send: one sendmsg (unconnected) or send (connected) per datagram, each with its own slot, all
-// prepared during an iteration reaching the kernel in the same submit. Slots are reused. At most
-// kSendWindow datagrams are in the kernel's hands at once; a burst beyond that waits in the
-// session and leaves as completions come back, so a 100,000-datagram burst neither overflows
-// the completion queue nor costs a system call per datagram.
+// Send: every datagram gets a slot (reused) and joins the waiting list; once per iteration, after
+// the callbacks, the list is flushed. A run of equal-size datagrams (to the same peer, up to
+// kMaxGsoSegments and kMaxGsoBytes; a shorter one may end it) leaves as one sendmsg carrying a
+// UDP_SEGMENT control message (UDP GSO: the kernel cuts it back into datagrams, so the peer sees
+// each on its own), gathered from the slots without a copy; any other datagram leaves alone, by
+// send (connected) or sendmsg (unconnected). All requests of an iteration reach the kernel in the
+// same submit. At most kSendWindow datagrams are in the kernel's hands at once; a burst beyond
+// that waits in the session and leaves as completions come back, so a 100,000-datagram burst
+// neither overflows the completion queue nor costs a system call per datagram.
+// GSO refusals fall back without loss: the batch's datagrams go again one by one, and the session
+// stops batching (EIO, EINVAL, EOPNOTSUPP: no GSO here) or stops batching that size and above
+// (EMSGSIZE: the route's MTU; connected sessions also ask IP_MTU up front).
 //
 // Loop thread only.
 #ifndef RINGNET_NET_INTERNAL_UDP_SESSION_H_
@@ -57,31 +64,59 @@ class UdpSession : public SessionBase, public SessionObserver {
   absl::Status StartIo() override;
   void BeginGracefulClose() override;
   void CancelIo() override;
-  bool IoIdle() const override { return !recv_armed_ && sends_ == 0 && cancels_ == 0; }
+  bool IoIdle() const override {
+    return !recv_armed_ && sends_ == 0 && cancels_ == 0 && !flush_scheduled_;
+  }
   bool SendsDone() const { return sends_ == 0 && waiting_head_ == nullptr; }
 
  private:
   static constexpr int kSendWindow = 512;
+  // UDP_MAX_SEGMENTS was 64 before Linux 6.9 (128 since); and one IPv4 datagram's payload.
+  static constexpr int kMaxGsoSegments = 64;
+  static constexpr size_t kMaxGsoBytes = 65507;
 
   // One datagram on its way out.
   struct SendSlot final : runtime::Operation {
     void Complete(int32_t result, uint32_t flags) override { owner->OnSent(this, result, flags); }
     UdpSession* owner = nullptr;
-    SendSlot* next = nullptr;  // in the waiting list
+    SendSlot* next = nullptr;  // in the waiting list, or in a batch
     msghdr msg{};
     iovec iov{};
     InetAddress peer;
     std::string data;
+    bool alone = false;  // must leave by itself (a batch holding it failed)
+  };
+
+  // A run of datagrams leaving as one GSO sendmsg; owns its slots until it completes.
+  struct SendBatch final : runtime::Operation {
+    void Complete(int32_t result, uint32_t) override { owner->OnBatchSent(this, result); }
+    UdpSession* owner = nullptr;
+    SendSlot* head = nullptr;  // in order, linked by next
+    int count = 0;
+    size_t bytes = 0;
+    size_t segment = 0;
+    msghdr msg{};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))];
+    iovec iov[kMaxGsoSegments];
   };
 
   // Fills a slot's data through `fill(std::string*)` and sends it; checks size and high water.
   template <typename Fill>
   absl::Status Send(size_t estimate, const InetAddress* to, size_t reserved, Fill&& fill);
   SendSlot* TakeSlot();
+  void RecycleSlot(std::unique_ptr<SendSlot> slot);
   void Submit(SendSlot* slot);
+  // How many datagrams from the head of the waiting list may leave as one GSO send (1: alone).
+  int GsoRun() const;
+  void SubmitBatch(int count);
+  void ScheduleFlush();
   void SubmitWaiting();
   void DropWaiting();
   void OnSent(SendSlot* slot, int32_t result, uint32_t flags);
+  void OnBatchSent(SendBatch* batch, int32_t result);
+  // Puts a failed batch's datagrams back at the head of the waiting list, in order.
+  void Requeue(SendSlot* head, bool alone);
+  void UpdateGsoLimitFromMtu();
   void ArmRecv();
   void OnRecv(int32_t result, uint32_t flags);
   void OnCancelled(int32_t result, uint32_t flags);
@@ -104,9 +139,15 @@ class UdpSession : public SessionBase, public SessionObserver {
   runtime::MemberOperation<UdpSession, &UdpSession::OnCancelled> cancel_op_{this};
   // Idle slots, kept for reuse. A slot in flight is owned by its request until OnSent.
   std::vector<std::unique_ptr<SendSlot>> free_slots_;
-  SendSlot* waiting_head_ = nullptr;  // datagrams beyond the send window, oldest first
+  std::vector<std::unique_ptr<SendBatch>> free_batches_;
+  SendSlot* waiting_head_ = nullptr;  // datagrams not handed to the kernel yet, oldest first
   SendSlot* waiting_tail_ = nullptr;
-  int sends_ = 0;  // in the kernel's hands
+  int sends_ = 0;      // requests in the kernel's hands
+  int in_flight_ = 0;  // datagrams in the kernel's hands (the send window)
+  // GSO: whether to batch, and the largest datagram a batch may be made of.
+  bool gso_ = true;
+  size_t gso_max_segment_ = kMaxGsoBytes;
+  bool flush_scheduled_ = false;
   struct PeerTable {
     NewSessionCallback callback;
     size_t max_peers = 0;
