@@ -20,7 +20,6 @@
 // The receiver drains with recvmmsg on CPU 0; senders run on CPU 1; methods are interleaved
 // round after round and the medians reported.
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,7 +28,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <map>
 #include <string>
@@ -40,6 +38,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
 #include "ringnet/bench/server_process.h"
+#include "ringnet/net/internal/udp_segment.h"
 #include "ringnet/net/udp_client.h"
 #include "ringnet/net/udp_endpoint.h"
 #include "ringnet/runtime/event_loop_group.h"
@@ -158,10 +157,6 @@ int64_t PlainSendmmsg(const InetAddress& to, int count, size_t size) {
   return took;
 }
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103  // linux/udp.h, for C libraries that predate it
-#endif
-
 // One sendmsg carries up to 64 datagrams of `size` bytes; the kernel cuts them apart (UDP GSO,
 // Linux 4.18+). NaN if the kernel refuses it.
 double PlainGsoNs(const InetAddress& to, int count, size_t size) {
@@ -170,7 +165,7 @@ double PlainGsoNs(const InetAddress& to, int count, size_t size) {
   constexpr size_t kMaxPayload = 65507;  // the largest UDP payload over IPv4
   const int batch = static_cast<int>(std::min<size_t>(64, kMaxPayload / size));
   std::string payload(size * static_cast<size_t>(batch), 'f');
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
+  net::internal::UdpSegmentControl control;
   const int64_t start = NowNs();
   bool refused = false;
   for (int sent = 0; sent < count;) {
@@ -179,14 +174,7 @@ double PlainGsoNs(const InetAddress& to, int count, size_t size) {
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_UDP;
-    cm->cmsg_type = UDP_SEGMENT;
-    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    const uint16_t segment = static_cast<uint16_t>(size);
-    std::memcpy(CMSG_DATA(cm), &segment, sizeof(segment));
+    net::internal::SetUdpSegment(&msg, &control, static_cast<uint16_t>(size));
     if (sendmsg(fd, &msg, 0) < 0) {
       refused = true;
       break;

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -19,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ringnet/codec/length_field_codec.h"
+#include "ringnet/net/internal/udp_segment.h"
 #include "ringnet/net/udp_client.h"
 #include "ringnet/net/udp_endpoint.h"
 #include "ringnet/test/net_test_util.h"
@@ -50,18 +50,11 @@ bool KernelTakesUdpGso(bool ipv6) {
       ::connect(sender, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
     char payload[20] = {};
     iovec iov{payload, sizeof(payload)};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
+    internal::UdpSegmentControl control;
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_UDP;
-    cmsg->cmsg_type = UDP_SEGMENT;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    const uint16_t segment = 10;
-    std::memcpy(CMSG_DATA(cmsg), &segment, sizeof(segment));
+    internal::SetUdpSegment(&msg, &control, 10);  // two datagrams of 10 bytes
     ok = ::sendmsg(sender, &msg, 0) == static_cast<ssize_t>(sizeof(payload));
   }
   ::close(sender);
@@ -461,7 +454,7 @@ TEST_P(UdpTest, GsoRunsKeepEveryDatagramBoundaryAndEndAtAShorterOne) {
   // Runs: [100 100 100 40] [100] [0] [7 7 7] [1472 1472] [65507] [30000 30000] [30000 200]
   // [300]: a shorter datagram ends a run, a longer one or an empty one starts anew, and no run
   // passes 65507 bytes.
-  const std::vector<size_t> sizes = {100, 100,  100,   40,    100,   0,     7,   7,  7,
+  const std::vector<size_t> sizes = {100,  100,  100,   40,    100,   0,     7,   7,  7,
                                      1472, 1472, 65507, 30000, 30000, 30000, 200, 300};
   group_->loop(0)->Post([s, sizes] {
     for (size_t i = 0; i < sizes.size(); ++i) {

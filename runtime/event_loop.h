@@ -82,8 +82,9 @@ struct EventLoopOptions {
   // completions and posted tasks for up to this long (never past the next timer). A reply then
   // finds the loop awake instead of paying the sleep and wake-up (tens of microseconds in a VM),
   // at the price of a core that stays busy while traffic lasts and for this long after. Zero (the
-  // default) or negative: never spins; InfiniteDuration: spins whenever idle. io_uring: a spin makes no system call until the kernel flags work for
-  // the loop; epoll: one non-blocking epoll_wait per spin.
+  // default) or negative: never spins; InfiniteDuration: spins whenever idle. io_uring: a spin
+  // makes no system call until the kernel flags work for the loop; epoll: one non-blocking
+  // epoll_wait per spin.
   absl::Duration busy_poll = absl::ZeroDuration();
   // Told which backend was chosen and why, once per loop, on the creating thread. Optional
   // (the same is available from EventLoop::backend() and backend_reason()).

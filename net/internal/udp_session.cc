@@ -2,10 +2,8 @@
 
 #include <liburing.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -25,6 +23,25 @@ constexpr size_t kMaxFreeBatches = 16;
 // IPv4 + UDP headers; IPv6 + UDP.
 constexpr size_t kUdp4Overhead = 20 + 8;
 constexpr size_t kUdp6Overhead = 40 + 8;
+
+// Takes an idle object from `idle`, or makes one for `owner`.
+template <typename T, typename Owner>
+std::unique_ptr<T> TakeIdle(std::vector<std::unique_ptr<T>>& idle, Owner* owner) {
+  if (idle.empty()) {
+    auto made = std::make_unique<T>();
+    made->owner = owner;
+    return made;
+  }
+  std::unique_ptr<T> taken = std::move(idle.back());
+  idle.pop_back();
+  return taken;
+}
+
+// Keeps `object` for reuse, up to `max` of them; frees it beyond.
+template <typename T>
+void KeepIdle(std::vector<std::unique_ptr<T>>& idle, std::unique_ptr<T> object, size_t max) {
+  if (idle.size() < max) idle.push_back(std::move(object));
+}
 
 }  // namespace
 
@@ -209,14 +226,7 @@ void UdpSession::ReportIcmpError(const char* op, int error) {
 }
 
 UdpSession::SendSlot* UdpSession::TakeSlot() {
-  std::unique_ptr<SendSlot> slot;
-  if (!free_slots_.empty()) {
-    slot = std::move(free_slots_.back());
-    free_slots_.pop_back();
-  } else {
-    slot = std::make_unique<SendSlot>();
-    slot->owner = this;
-  }
+  std::unique_ptr<SendSlot> slot = TakeIdle(free_slots_, this);
   slot->data.clear();
   return slot.release();
 }
@@ -259,7 +269,7 @@ absl::Status UdpSession::Send(size_t estimate, const InetAddress* to, size_t res
 }
 
 void UdpSession::RecycleSlot(std::unique_ptr<SendSlot> slot) {
-  if (free_slots_.size() < kMaxFreeSlots) free_slots_.push_back(std::move(slot));
+  KeepIdle(free_slots_, std::move(slot), kMaxFreeSlots);
 }
 
 void UdpSession::ScheduleFlush() {
@@ -325,14 +335,7 @@ int UdpSession::GsoRun() const {
 }
 
 void UdpSession::SubmitBatch(int count) {
-  std::unique_ptr<SendBatch> batch;
-  if (!free_batches_.empty()) {
-    batch = std::move(free_batches_.back());
-    free_batches_.pop_back();
-  } else {
-    batch = std::make_unique<SendBatch>();
-    batch->owner = this;
-  }
+  std::unique_ptr<SendBatch> batch = TakeIdle(free_batches_, this);
   SendSlot* head = waiting_head_;
   SendSlot* last = head;
   batch->bytes = 0;
@@ -355,14 +358,7 @@ void UdpSession::SubmitBatch(int count) {
   }
   batch->msg.msg_iov = batch->iov;
   batch->msg.msg_iovlen = static_cast<size_t>(count);
-  batch->msg.msg_control = batch->control;
-  batch->msg.msg_controllen = sizeof(batch->control);
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&batch->msg);
-  cmsg->cmsg_level = SOL_UDP;
-  cmsg->cmsg_type = UDP_SEGMENT;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-  const uint16_t segment = static_cast<uint16_t>(batch->segment);
-  std::memcpy(CMSG_DATA(cmsg), &segment, sizeof(segment));
+  SetUdpSegment(&batch->msg, &batch->control, static_cast<uint16_t>(batch->segment));
 
   ++sends_;
   in_flight_ += count;
@@ -442,7 +438,7 @@ void UdpSession::OnBatchSent(SendBatch* raw, int32_t result) {
     }
     Requeue(slots, true);
   }
-  if (free_batches_.size() < kMaxFreeBatches) free_batches_.push_back(std::move(batch));
+  KeepIdle(free_batches_, std::move(batch), kMaxFreeBatches);
   if (state_ != State::kClosed && waiting_head_ != nullptr) ScheduleFlush();
   if (state_ == State::kClosing && SendsDone()) Teardown(absl::OkStatus());
   MaybeRelease();

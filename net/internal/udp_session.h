@@ -33,6 +33,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "ringnet/net/internal/session_base.h"
 #include "ringnet/net/internal/socket.h"
+#include "ringnet/net/internal/udp_segment.h"
 #include "ringnet/runtime/buffer_ring.h"
 #include "ringnet/runtime/operation.h"
 
@@ -96,7 +97,7 @@ class UdpSession : public SessionBase, public SessionObserver {
     size_t bytes = 0;
     size_t segment = 0;
     msghdr msg{};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))];
+    UdpSegmentControl control;
     iovec iov[kMaxGsoSegments];
   };
 
