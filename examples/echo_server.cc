@@ -5,8 +5,8 @@
 //
 // Prints "listening <proto> HOST:PORT" (the real port when 0 was asked) once ready, and the
 // event-loop backend it runs on to stderr. On SIGTERM or SIGINT it closes its sessions gracefully
-// and exits 0 within 5 s. With --stats it prints the loops' counters on exit
-// ("stats iterations=... enters=... sqes=... cqes=... syscalls=... busy_poll_hits=...").
+// and exits 0 within 5 s. With --stats it prints the loops' counters on exit ("stats
+// iterations=... enters=... sqes=... cqes=... syscalls=... busy_poll_hits=... starved_rearms=...").
 #include <signal.h>
 
 #include <algorithm>
@@ -124,15 +124,18 @@ void PrintStats(ringnet::runtime::EventLoopGroup& group) {
     total.cqes_reaped += c.cqes_reaped;
     total.syscalls += c.syscalls;
     total.busy_poll_hits += c.busy_poll_hits;
+    total.starved_rearms += c.starved_rearms;
   }
   std::printf(
-      "stats iterations=%llu enters=%llu sqes=%llu cqes=%llu syscalls=%llu busy_poll_hits=%llu\n",
+      "stats iterations=%llu enters=%llu sqes=%llu cqes=%llu syscalls=%llu busy_poll_hits=%llu "
+      "starved_rearms=%llu\n",
       static_cast<unsigned long long>(total.iterations),
       static_cast<unsigned long long>(total.enter_calls),
       static_cast<unsigned long long>(total.sqes_submitted),
       static_cast<unsigned long long>(total.cqes_reaped),
       static_cast<unsigned long long>(total.syscalls),
-      static_cast<unsigned long long>(total.busy_poll_hits));
+      static_cast<unsigned long long>(total.busy_poll_hits),
+      static_cast<unsigned long long>(total.starved_rearms));
 }
 
 }  // namespace

@@ -247,6 +247,61 @@ TEST(TcpEchoTest, EchoesStayCorrectWhenFewReceiveBuffersAreLeft) {
   EXPECT_TRUE(server.listener->errors().empty());
 }
 
+// Bulk traffic on more connections than the ring has buffers: a few receives drain the ring and
+// the rest end with -ENOBUFS. They wait for their turn instead of all re-arming each iteration
+// (which failed again, once per starved session per iteration): fewer failed receives than
+// buffers' worth of data, every byte echoed, every buffer back, nobody left waiting.
+TEST(TcpEchoTest, ReceivesStarvedOfBuffersReArmInTurnWithoutSpinning) {
+  constexpr int kPeers = 32;
+  constexpr size_t kPerPeer = 1 << 20;
+  TcpHarness server;
+  server.loop_options.buffers_per_ring = 4;
+  server.Start();
+  runtime::EventLoop* loop = server.group->loop(0);
+  std::vector<PlainTcpClient> clients;
+  std::vector<std::string> sent;
+  for (int i = 0; i < kPeers; ++i) {
+    absl::StatusOr<PlainTcpClient> peer = PlainTcpClient::Connect(server.server->address());
+    ASSERT_TRUE(peer.ok()) << peer.status();
+    clients.push_back(*std::move(peer));
+    sent.push_back(RandomBytes(kPerPeer, 500 + i));
+  }
+  ASSERT_TRUE(server.listener->WaitFor([&] { return server.listener->opens() == kPeers; }));
+  // Hold the loop while every peer fills its socket, so that all of them have data at once.
+  std::promise<void> resume;
+  std::shared_future<void> resumed = resume.get_future().share();
+  loop->Post([resumed] { resumed.wait(); });
+  std::vector<std::thread> peers;
+  std::vector<std::string> echoes(kPeers);
+  for (int i = 0; i < kPeers; ++i) {
+    peers.emplace_back([&, i] {
+      EXPECT_TRUE(clients[i].WriteAll(sent[i]).ok());
+      absl::StatusOr<std::string> echo = clients[i].ReadExactly(kPerPeer);
+      if (echo.ok()) echoes[i] = *std::move(echo);
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(100));
+  resume.set_value();
+  for (std::thread& t : peers) t.join();
+  for (int i = 0; i < kPeers; ++i) EXPECT_TRUE(echoes[i] == sent[i]) << "peer " << i;
+
+  // Receivers woken after their peer's last bytes wait no more either.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (StreamRing(loop).waiters != 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  const RingState ring = StreamRing(loop);
+  const uint64_t buffers_worth = kPeers * kPerPeer / internal::kStreamBufferSize;
+  EXPECT_GT(ring.exhaustions, 0u) << "the ring never ran dry: the test proves nothing";
+  EXPECT_LT(ring.exhaustions, buffers_worth);
+  std::promise<uint64_t> rearms;
+  loop->Post([&] { rearms.set_value(loop->counters().starved_rearms); });
+  EXPECT_GT(rearms.get_future().get(), 0u);
+  EXPECT_EQ(ring.waiters, 0u);
+  EXPECT_TRUE(AllBuffersBack(loop));
+  EXPECT_TRUE(server.listener->errors().empty());
+}
+
 // With busy polling on (a spin far longer than the test), request/response traffic is served
 // from the spin: every echo comes back intact, the loop counts the sleeps it avoided, and the
 // server still stops (the harness's teardown) without waiting the spin out.

@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace ringnet::runtime {
@@ -126,6 +128,51 @@ void BufferRing::Hold(uint16_t id) {
     spares_.pop_back();
     Provide(spare);
   }
+}
+
+void BufferRing::Wait(Waiter* waiter) {
+  ++exhaustions_;
+  if (IsWaiting(waiter)) return;
+  waiter->prev_ = waiters_tail_;
+  waiter->next_ = nullptr;
+  if (waiters_tail_ != nullptr) {
+    waiters_tail_->next_ = waiter;
+  } else {
+    waiters_head_ = waiter;
+  }
+  waiters_tail_ = waiter;
+  ++waiters_;
+}
+
+void BufferRing::CancelWait(Waiter* waiter) {
+  if (!IsWaiting(waiter)) return;
+  (waiter->prev_ != nullptr ? waiter->prev_->next_ : waiters_head_) = waiter->next_;
+  (waiter->next_ != nullptr ? waiter->next_->prev_ : waiters_tail_) = waiter->prev_;
+  waiter->prev_ = nullptr;
+  waiter->next_ = nullptr;
+  --waiters_;
+}
+
+size_t BufferRing::WakeWaiters() {
+  if (waiters_head_ == nullptr || Available() == 0) return 0;
+  // Receives that found the ring empty since the last wake: too many woken (or still armed)
+  // for the buffers there are. None: room for more.
+  if (exhaustions_ != exhaustions_at_wake_) {
+    wake_limit_ = std::max<uint32_t>(wake_limit_ / 2, 1);
+  } else {
+    wake_limit_ = std::min<uint32_t>(wake_limit_ * 2, count_);
+  }
+  exhaustions_at_wake_ = exhaustions_;
+  // Only those waiting now: one that waits again at once queues last and keeps until next time.
+  const size_t wake = std::min<size_t>(waiters_, wake_limit_);
+  size_t woken = 0;
+  while (woken < wake && waiters_head_ != nullptr) {
+    Waiter* waiter = waiters_head_;
+    CancelWait(waiter);
+    ++woken;
+    waiter->OnBuffersFree();
+  }
+  return woken;
 }
 
 }  // namespace ringnet::runtime

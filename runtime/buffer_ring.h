@@ -6,8 +6,15 @@
 // memory. In user mode (the epoll backend) the loop picks a buffer itself with `Select()` once
 // a socket is readable, just before it receives; completions look the same.
 // Either way the owner reads the bytes, then hands the buffer back with `Recycle()` as soon as
-// they are consumed. When every buffer is out, receives fail with -ENOBUFS; the owner reports
-// that with `NoteExhausted()` and re-arms later.
+// they are consumed. When every buffer is out, receives fail with -ENOBUFS; the owner then waits
+// for its turn (`Wait`, see below) and re-arms when woken.
+//
+// Starved receivers. With more data arriving than the ring holds (bulk traffic on many
+// connections) a few receives drain the ring and every other one fails. Re-arming all of them
+// at once would fail again and again, each time costing a request and a completion. So they
+// queue here in order, and the loop wakes the oldest at the end of each iteration, while buffers
+// are free: at most `wake_limit()` of them, which halves after an iteration in which receives
+// found the ring empty and doubles after one in which none did (from 1 to `count()`).
 //
 // Lending: an owner may let a buffer's bytes live on after it has handled them (a write that
 // sends them straight from the buffer, without a copy). It pairs `Take` with `Release` instead
@@ -102,8 +109,39 @@ class BufferRing {
   // User mode: returns a selected buffer that received nothing (no Take happened).
   void Unselect(uint16_t id) { free_.push_back(id); }
 
-  // Records that a request found the ring empty (-ENOBUFS).
-  void NoteExhausted() { ++exhaustions_; }
+  // A receiver waiting for buffers (see the top). Its owner unlinks it (CancelWait) before it
+  // goes away.
+  class Waiter {
+   public:
+    // Buffers are free and it is this receiver's turn: re-arm the receive. It is no longer
+    // waiting; it may Wait again.
+    virtual void OnBuffersFree() = 0;
+
+   protected:
+    Waiter() = default;
+    ~Waiter() = default;
+
+   private:
+    friend class BufferRing;
+    Waiter* prev_ = nullptr;
+    Waiter* next_ = nullptr;
+  };
+
+  // Records that `waiter`'s request found the ring empty (-ENOBUFS) and queues it, last, until
+  // WakeWaiters gives it its turn. Queueing one already waiting only counts the exhaustion.
+  void Wait(Waiter* waiter);
+  // Takes `waiter` out of the queue (no-op when it is not in it).
+  void CancelWait(Waiter* waiter);
+  bool IsWaiting(const Waiter* waiter) const {
+    return waiter->prev_ != nullptr || waiters_head_ == waiter;
+  }
+  size_t waiters() const { return waiters_; }
+  // Whether WakeWaiters would wake someone now (the loop does not sleep while it would).
+  bool CanWake() const { return waiters_head_ != nullptr && Available() > 0; }
+  // Wakes the oldest waiters, at most wake_limit() of them, if any buffer is free; returns how
+  // many. The loop calls it once per iteration while there are waiters.
+  size_t WakeWaiters();
+  uint32_t wake_limit() const { return wake_limit_; }
 
   bool kernel_mode() const { return ring_ != nullptr; }
   uint16_t group_id() const { return group_id_; }
@@ -114,6 +152,8 @@ class BufferRing {
   uint32_t outstanding() const { return outstanding_; }
   // Times a request found the ring empty.
   uint64_t exhaustions() const { return exhaustions_; }
+  // Records an exhaustion whose owner re-arms by itself (not through Wait).
+  void NoteExhausted() { ++exhaustions_; }
 
  private:
   BufferRing(Ring* ring, uint16_t group_id, uint32_t count, uint32_t size, uint32_t spares)
@@ -123,7 +163,8 @@ class BufferRing {
         total_(count + spares),
         size_(size),
         stride_((static_cast<size_t>(size) + 63) & ~size_t{63}),
-        holds_(count + spares, 0) {}
+        holds_(count + spares, 0),
+        wake_limit_(count) {}
   absl::Status Map();
   // Puts buffer `id` where receives pick from: the kernel's ring, or the free list.
   void Provide(uint16_t id);
@@ -148,6 +189,12 @@ class BufferRing {
   uint32_t outstanding_ = 0;
   uint64_t holds_made_ = 0;
   uint64_t exhaustions_ = 0;
+  // Starved receivers, oldest first (an intrusive list through Waiter).
+  Waiter* waiters_head_ = nullptr;
+  Waiter* waiters_tail_ = nullptr;
+  size_t waiters_ = 0;
+  uint32_t wake_limit_;
+  uint64_t exhaustions_at_wake_ = 0;  // exhaustions_ when WakeWaiters last woke some
 };
 
 }  // namespace ringnet::runtime

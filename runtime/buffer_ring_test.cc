@@ -7,6 +7,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "ringnet/runtime/event_loop.h"
@@ -221,6 +222,88 @@ TEST(BufferRingTest, SparesTakeThePlaceOfLentBuffers) {
   thread.join();
   close(fds[0]);
   close(fds[1]);
+}
+
+// A receiver that records when it is woken, and can starve again at once.
+class RecordingWaiter final : public BufferRing::Waiter {
+ public:
+  RecordingWaiter(std::vector<int>* woken, int name) : woken_(woken), name_(name) {}
+  void OnBuffersFree() override {
+    woken_->push_back(name_);
+    if (starve_again != nullptr) starve_again->Wait(this);
+  }
+  BufferRing* starve_again = nullptr;
+
+ private:
+  std::vector<int>* woken_;
+  int name_;
+};
+
+// Starved receivers wait in order and are woken while buffers are free, at most wake_limit() at
+// a time: the limit halves after exhaustions and doubles after a quiet turn. A waiter queued
+// twice is queued once; a cancelled one is never woken.
+TEST(BufferRingTest, StarvedReceiversAreWokenInTurnWithinAnAdaptiveLimit) {
+  absl::StatusOr<std::unique_ptr<BufferRing>> created =
+      BufferRing::CreateUserSpace(/*group_id=*/0, /*count=*/8, /*size=*/64);
+  ASSERT_TRUE(created.ok());
+  BufferRing& ring = **created;
+  std::vector<int> woken;
+  std::vector<std::unique_ptr<RecordingWaiter>> waiters;
+  for (int i = 0; i < 12; ++i) waiters.push_back(std::make_unique<RecordingWaiter>(&woken, i));
+  EXPECT_EQ(ring.WakeWaiters(), 0u);  // nobody waits
+  EXPECT_EQ(ring.wake_limit(), 8u);
+
+  for (int i = 0; i < 12; ++i) ring.Wait(waiters[i].get());
+  ring.Wait(waiters[0].get());  // counted, not queued again
+  EXPECT_EQ(ring.exhaustions(), 13u);
+  EXPECT_EQ(ring.waiters(), 12u);
+  ring.CancelWait(waiters[1].get());
+  ring.CancelWait(waiters[1].get());  // no-op
+  EXPECT_FALSE(ring.IsWaiting(waiters[1].get()));
+  EXPECT_EQ(ring.waiters(), 11u);
+
+  // Exhaustions since the last wake: the limit halves to 4; the oldest four go first.
+  EXPECT_EQ(ring.WakeWaiters(), 4u);
+  EXPECT_EQ(ring.wake_limit(), 4u);
+  EXPECT_EQ(woken, (std::vector<int>{0, 2, 3, 4}));
+  EXPECT_FALSE(ring.IsWaiting(waiters[0].get()));
+  // Woken 0 starves again: it queues behind the others, and the limit halves again.
+  waiters[0]->starve_again = nullptr;
+  ring.Wait(waiters[0].get());
+  woken.clear();
+  EXPECT_EQ(ring.WakeWaiters(), 2u);
+  EXPECT_EQ(woken, (std::vector<int>{5, 6}));
+  // Quiet turns: the limit doubles each time (up to the ring's count).
+  woken.clear();
+  EXPECT_EQ(ring.WakeWaiters(), 4u);
+  EXPECT_EQ(woken, (std::vector<int>{7, 8, 9, 10}));
+  woken.clear();
+  EXPECT_EQ(ring.WakeWaiters(), 2u);
+  EXPECT_EQ(ring.wake_limit(), 8u);
+  EXPECT_EQ(woken, (std::vector<int>{11, 0}));
+  EXPECT_EQ(ring.waiters(), 0u);
+
+  // No free buffer: nobody is woken (re-arming would only fail again), until one comes back.
+  std::vector<uint16_t> taken;
+  for (int32_t id = ring.Select(); id >= 0; id = ring.Select()) {
+    ring.Take(static_cast<uint16_t>(id));
+    taken.push_back(static_cast<uint16_t>(id));
+  }
+  ring.Wait(waiters[3].get());
+  EXPECT_EQ(ring.WakeWaiters(), 0u);
+  EXPECT_TRUE(ring.IsWaiting(waiters[3].get()));
+  ring.Recycle(taken.back());
+  woken.clear();
+  EXPECT_EQ(ring.WakeWaiters(), 1u);
+  EXPECT_EQ(woken, (std::vector<int>{3}));
+
+  // A waiter that starves again as it is woken is not woken twice in one turn.
+  waiters[5]->starve_again = &ring;
+  ring.Wait(waiters[5].get());
+  woken.clear();
+  EXPECT_EQ(ring.WakeWaiters(), 1u);
+  EXPECT_TRUE(ring.IsWaiting(waiters[5].get()));
+  ring.CancelWait(waiters[5].get());
 }
 
 }  // namespace

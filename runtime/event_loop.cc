@@ -106,11 +106,26 @@ void EventLoop::RunOnce(bool may_block) {
   counters_.timers_fired += timers_.RunDue(now_ns_);
   RunPostedTasks();
   RunDeferredTasks();
+  WakeStarvedReceivers();
   ++counters_.iterations;
 }
 
+bool EventLoop::StarvedReceiversCanWake() const {
+  for (const auto& [size, buffers] : buffer_rings_) {
+    if (buffers->CanWake()) return true;
+  }
+  return false;
+}
+
+void EventLoop::WakeStarvedReceivers() {
+  for (auto& [size, buffers] : buffer_rings_) {
+    if (buffers->waiters() > 0) counters_.starved_rearms += buffers->WakeWaiters();
+  }
+}
+
 void EventLoop::Wait(bool may_block) {
-  bool block = may_block && deferred_.empty() && !has_posted_.load(std::memory_order_acquire);
+  bool block = may_block && deferred_.empty() && !has_posted_.load(std::memory_order_acquire) &&
+               !StarvedReceiversCanWake();
   if (block && busy_poll_ns_ > 0 && BusyPoll()) {
     ++counters_.busy_poll_hits;
     block = false;

@@ -103,6 +103,7 @@ struct LoopCounters {
   uint64_t cq_dropped = 0;       // CQEs lost to a full CQ (kernels without NODROP only)
   uint64_t syscalls = 0;         // every system call the backend made (io_uring: = enter_calls)
   uint64_t busy_poll_hits = 0;  // sleeps avoided: spinning found work (EventLoopOptions::busy_poll)
+  uint64_t starved_rearms = 0;  // receives re-armed after waiting for free buffers (BufferRing)
 };
 
 class EventLoop {
@@ -256,6 +257,10 @@ class EventLoop {
   size_t ReapCompletions();
   size_t RunPostedTasks();
   size_t RunDeferredTasks();
+  // Gives receivers starved of buffers their turn (BufferRing::WakeWaiters), once per iteration.
+  // While some are left and buffers are free, the loop does not sleep: their data is waiting.
+  void WakeStarvedReceivers();
+  bool StarvedReceiversCanWake() const;
   void ArmWakeup();
   void OnWakeup(int32_t result, uint32_t flags);
   void Wake();

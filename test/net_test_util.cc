@@ -306,7 +306,8 @@ RingState ReceiveRingState(runtime::EventLoop* loop, uint32_t buffer_size) {
   std::promise<RingState> state;
   loop->Post([&] {
     absl::StatusOr<runtime::BufferRing*> ring = loop->GetBufferRing(buffer_size);
-    state.set_value(ring.ok() ? RingState{(*ring)->outstanding(), (*ring)->holds_made()}
+    state.set_value(ring.ok() ? RingState{(*ring)->outstanding(), (*ring)->holds_made(),
+                                          (*ring)->exhaustions(), (*ring)->waiters()}
                               : RingState{});
   });
   return state.get_future().get();

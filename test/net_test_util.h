@@ -149,6 +149,8 @@ struct TcpHarness {
 struct RingState {
   uint32_t outstanding = 0;  // buffers taken and not back
   uint64_t holds = 0;        // times a write sent bytes from a receive buffer instead of copying
+  uint64_t exhaustions = 0;  // receives that found the ring empty (-ENOBUFS)
+  size_t waiters = 0;        // receivers waiting for their turn to re-arm
 };
 RingState ReceiveRingState(runtime::EventLoop* loop, uint32_t buffer_size);
 // Polls (no listener event says so) until that ring has every buffer back; false after 30 s.

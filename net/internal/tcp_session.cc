@@ -18,7 +18,9 @@ TcpSession::TcpSession(runtime::EventLoop* loop, UniqueFd fd, SessionKind kind)
   if (remote.ok()) shared_->remote = *remote;
 }
 
-TcpSession::~TcpSession() = default;
+TcpSession::~TcpSession() {
+  if (buffers_ != nullptr) buffers_->CancelWait(this);
+}
 
 absl::Status TcpSession::StartIo() {
   if (options_.tcp_no_delay) {
@@ -61,10 +63,9 @@ void TcpSession::OnRecv(int32_t result, uint32_t flags) {
   } else if (result == 0) {
     OnPeerEof();
   } else if (result == -ENOBUFS) {
-    // Every buffer was taken by a burst; they are back by now (each is recycled right after its
-    // bytes are handled), so re-arm at the end of this iteration.
-    buffers_->NoteExhausted();
-    loop_->Defer([this] { ArmRecv(); });
+    // Other receives took every buffer. Re-arm when the ring has buffers and it is our turn:
+    // with more sessions starved than the ring can serve, re-arming all at once would fail again.
+    buffers_->Wait(this);
   } else if (result == -ECANCELED) {
     Teardown(absl::OkStatus());  // no-op when we cancelled it; else the loop is stopping
   } else {
@@ -284,8 +285,11 @@ void TcpSession::MaybeFinishClose() {
   }
 }
 
+void TcpSession::OnBuffersFree() { ArmRecv(); }
+
 void TcpSession::CancelIo() {
   // The queue stays until destruction: a send in flight may still read its buffers.
+  if (buffers_ != nullptr) buffers_->CancelWait(this);
   if (recv_armed_) {
     ++cancels_;
     loop_->SubmitCancel(&recv_op_, &cancel_op_);

@@ -44,7 +44,7 @@ class TcpSession;
 using StreamSessionFactory =
     std::function<std::unique_ptr<TcpSession>(runtime::EventLoop* loop, UniqueFd fd)>;
 
-class TcpSession : public SessionBase {
+class TcpSession : public SessionBase, private runtime::BufferRing::Waiter {
  public:
   TcpSession(runtime::EventLoop* loop, UniqueFd fd, SessionKind kind = SessionKind::kTcp);
   ~TcpSession() override;
@@ -112,6 +112,8 @@ class TcpSession : public SessionBase {
 
  private:
   void ArmRecv();
+  // The receive ended on an empty buffer ring and waited for its turn (BufferRing::Wait).
+  void OnBuffersFree() override;
   void OnRecv(int32_t result, uint32_t flags);
   void OnSend(int32_t result, uint32_t flags);
   void OnCancelled(int32_t result, uint32_t flags);

@@ -59,7 +59,10 @@ UdpSession::UdpSession(runtime::EventLoop* loop, UniqueFd fd, bool connected)
   shared_->remote = peer_;
 }
 
-UdpSession::~UdpSession() { DropWaiting(); }
+UdpSession::~UdpSession() {
+  DropWaiting();
+  if (buffers_ != nullptr) buffers_->CancelWait(this);
+}
 
 absl::Status UdpSession::StartIo() {
   const size_t size = payload_capacity() + (connected_ ? 0 : kRecvmsgOverhead);
@@ -102,8 +105,8 @@ void UdpSession::OnRecv(int32_t result, uint32_t flags) {
                    : InetAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&empty_sender_),
                                                recv_template_.msg_namelen));
   } else if (result == -ENOBUFS) {
-    // A burst took every buffer; the datagrams wait in the socket until we re-arm.
-    buffers_->NoteExhausted();
+    // A burst took every buffer; the datagrams wait in the socket until it is our turn to re-arm.
+    buffers_->Wait(this);
   } else if (result == -ECANCELED) {
     Teardown(absl::OkStatus());  // no-op when we cancelled; else the loop is stopping
   } else if (result == -ECONNREFUSED || result == -EHOSTUNREACH || result == -ENETUNREACH) {
@@ -111,7 +114,7 @@ void UdpSession::OnRecv(int32_t result, uint32_t flags) {
   } else if (result < 0) {
     DeliverError(SocketError("recvmsg", -result));
   }
-  if (!more && state_ == State::kOpen) loop_->Defer([this] { ArmRecv(); });
+  if (!more && state_ == State::kOpen && result != -ENOBUFS) loop_->Defer([this] { ArmRecv(); });
   MaybeRelease();
 }
 
@@ -521,9 +524,12 @@ void UdpSession::BeginGracefulClose() {
   if (SendsDone()) Teardown(absl::OkStatus());
 }
 
+void UdpSession::OnBuffersFree() { ArmRecv(); }
+
 void UdpSession::CancelIo() {
   ClosePeers();
   DropWaiting();
+  if (buffers_ != nullptr) buffers_->CancelWait(this);
   if (recv_armed_ || sends_ > 0) {
     ++cancels_;
     loop_->SubmitCancelFd(fd_.get(), &cancel_op_);

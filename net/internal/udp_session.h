@@ -41,7 +41,7 @@ namespace ringnet::net::internal {
 
 class UdpPeerSession;
 
-class UdpSession : public SessionBase, public SessionObserver {
+class UdpSession : public SessionBase, public SessionObserver, private runtime::BufferRing::Waiter {
  public:
   UdpSession(runtime::EventLoop* loop, UniqueFd fd, bool connected);
   ~UdpSession() override;
@@ -119,6 +119,8 @@ class UdpSession : public SessionBase, public SessionObserver {
   void Requeue(SendSlot* head, bool alone);
   void UpdateGsoLimitFromMtu();
   void ArmRecv();
+  // The receive ended on an empty buffer ring and waited for its turn (BufferRing::Wait).
+  void OnBuffersFree() override;
   void OnRecv(int32_t result, uint32_t flags);
   void OnCancelled(int32_t result, uint32_t flags);
   void HandleBuffer(const char* buffer, int32_t result);
