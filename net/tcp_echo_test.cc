@@ -1,5 +1,6 @@
 // TCP echo end to end on loopback: ringnet's server against ringnet's client and against plain
 // POSIX sockets.
+#include <functional>
 #include <future>
 #include <random>
 #include <string>
@@ -202,22 +203,30 @@ std::string RandomBytes(size_t n, uint64_t seed) {
   return out;
 }
 
-// Echoes `per_peer` random bytes over `peers` plain connections, writing everything before
-// reading anything back, and checks every byte.
-void EchoFromManyPeers(TcpHarness& server, int peers, size_t per_peer) {
+// Plain connections to `server`, each with `per_peer` random bytes to send.
+struct Peers {
   std::vector<PlainTcpClient> clients;
   std::vector<std::string> sent;
+};
+void ConnectPeers(TcpHarness& server, int peers, size_t per_peer, uint64_t seed, Peers* out) {
   for (int i = 0; i < peers; ++i) {
     absl::StatusOr<PlainTcpClient> peer = PlainTcpClient::Connect(server.server->address());
     ASSERT_TRUE(peer.ok()) << peer.status();
-    clients.push_back(*std::move(peer));
-    sent.push_back(RandomBytes(per_peer, 100 + i));
+    out->clients.push_back(*std::move(peer));
+    out->sent.push_back(RandomBytes(per_peer, seed + i));
   }
-  for (int i = 0; i < peers; ++i) ASSERT_TRUE(clients[i].WriteAll(sent[i]).ok());
+}
+
+// Echoes `per_peer` random bytes over `peers` plain connections, writing everything before
+// reading anything back, and checks every byte.
+void EchoFromManyPeers(TcpHarness& server, int peers, size_t per_peer) {
+  Peers p;
+  ASSERT_NO_FATAL_FAILURE(ConnectPeers(server, peers, per_peer, 100, &p));
+  for (int i = 0; i < peers; ++i) ASSERT_TRUE(p.clients[i].WriteAll(p.sent[i]).ok());
   for (int i = 0; i < peers; ++i) {
-    absl::StatusOr<std::string> echo = clients[i].ReadExactly(per_peer);
+    absl::StatusOr<std::string> echo = p.clients[i].ReadExactly(per_peer);
     ASSERT_TRUE(echo.ok()) << echo.status();
-    EXPECT_TRUE(*echo == sent[i]) << "peer " << i << ": the echo differs";
+    EXPECT_TRUE(*echo == p.sent[i]) << "peer " << i << ": the echo differs";
   }
 }
 
@@ -247,6 +256,37 @@ TEST(TcpEchoTest, EchoesStayCorrectWhenFewReceiveBuffersAreLeft) {
   EXPECT_TRUE(server.listener->errors().empty());
 }
 
+// Runs `peer(i)` on a thread per peer while the server's only loop is held for 100 ms at the
+// start, so that every peer's socket fills before the server reads any: all of them have data
+// at once, more than a small ring can take.
+void RunPeersFromAHeldLoop(runtime::EventLoop* loop, int peers,
+                           const std::function<void(int)>& peer) {
+  std::promise<void> resume;
+  std::shared_future<void> resumed = resume.get_future().share();
+  loop->Post([resumed] { resumed.wait(); });
+  std::vector<std::thread> threads;
+  for (int i = 0; i < peers; ++i) threads.emplace_back(peer, i);
+  absl::SleepFor(absl::Milliseconds(100));
+  resume.set_value();
+  for (std::thread& t : threads) t.join();
+}
+
+uint64_t StarvedRearms(runtime::EventLoop* loop) {
+  std::promise<uint64_t> rearms;
+  loop->Post([&] { rearms.set_value(loop->counters().starved_rearms); });
+  return rearms.get_future().get();
+}
+
+// Polls until no receiver waits for buffers; false after 30 s.
+bool NobodyWaitsForBuffers(runtime::EventLoop* loop) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (StreamRing(loop).waiters != 0) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return true;
+}
+
 // Bulk traffic on more connections than the ring has buffers: a few receives drain the ring and
 // the rest end with -ENOBUFS. They wait for their turn instead of all re-arming each iteration
 // (which failed again, once per starved session per iteration): fewer failed receives than
@@ -258,48 +298,65 @@ TEST(TcpEchoTest, ReceivesStarvedOfBuffersReArmInTurnWithoutSpinning) {
   server.loop_options.buffers_per_ring = 4;
   server.Start();
   runtime::EventLoop* loop = server.group->loop(0);
-  std::vector<PlainTcpClient> clients;
-  std::vector<std::string> sent;
-  for (int i = 0; i < kPeers; ++i) {
-    absl::StatusOr<PlainTcpClient> peer = PlainTcpClient::Connect(server.server->address());
-    ASSERT_TRUE(peer.ok()) << peer.status();
-    clients.push_back(*std::move(peer));
-    sent.push_back(RandomBytes(kPerPeer, 500 + i));
-  }
+  Peers p;
+  ASSERT_NO_FATAL_FAILURE(ConnectPeers(server, kPeers, kPerPeer, 500, &p));
   ASSERT_TRUE(server.listener->WaitFor([&] { return server.listener->opens() == kPeers; }));
-  // Hold the loop while every peer fills its socket, so that all of them have data at once.
-  std::promise<void> resume;
-  std::shared_future<void> resumed = resume.get_future().share();
-  loop->Post([resumed] { resumed.wait(); });
-  std::vector<std::thread> peers;
   std::vector<std::string> echoes(kPeers);
-  for (int i = 0; i < kPeers; ++i) {
-    peers.emplace_back([&, i] {
-      EXPECT_TRUE(clients[i].WriteAll(sent[i]).ok());
-      absl::StatusOr<std::string> echo = clients[i].ReadExactly(kPerPeer);
-      if (echo.ok()) echoes[i] = *std::move(echo);
-    });
-  }
-  absl::SleepFor(absl::Milliseconds(100));
-  resume.set_value();
-  for (std::thread& t : peers) t.join();
-  for (int i = 0; i < kPeers; ++i) EXPECT_TRUE(echoes[i] == sent[i]) << "peer " << i;
+  RunPeersFromAHeldLoop(loop, kPeers, [&](int i) {
+    EXPECT_TRUE(p.clients[i].WriteAll(p.sent[i]).ok());
+    absl::StatusOr<std::string> echo = p.clients[i].ReadExactly(kPerPeer);
+    if (echo.ok()) echoes[i] = *std::move(echo);
+  });
+  for (int i = 0; i < kPeers; ++i) EXPECT_TRUE(echoes[i] == p.sent[i]) << "peer " << i;
 
   // Receivers woken after their peer's last bytes wait no more either.
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (StreamRing(loop).waiters != 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(2));
-  }
+  EXPECT_TRUE(NobodyWaitsForBuffers(loop));
   const RingState ring = StreamRing(loop);
   const uint64_t buffers_worth = kPeers * kPerPeer / internal::kStreamBufferSize;
   EXPECT_GT(ring.exhaustions, 0u) << "the ring never ran dry: the test proves nothing";
   EXPECT_LT(ring.exhaustions, buffers_worth);
-  std::promise<uint64_t> rearms;
-  loop->Post([&] { rearms.set_value(loop->counters().starved_rearms); });
-  EXPECT_GT(rearms.get_future().get(), 0u);
-  EXPECT_EQ(ring.waiters, 0u);
+  EXPECT_GT(StarvedRearms(loop), 0u);
   EXPECT_TRUE(AllBuffersBack(loop));
   EXPECT_TRUE(server.listener->errors().empty());
+}
+
+// Peers that reset their connection while the server is starved of buffers: their sessions
+// close (a failed send or receive) whether or not they were waiting for their turn, leave the
+// queue (ASan would catch a session woken after it was freed), and the other peers' echoes are
+// whole.
+TEST(TcpEchoTest, SessionsThatCloseWhileStarvedOfBuffersLeaveTheQueue) {
+  constexpr int kPeers = 32;
+  constexpr size_t kPerPeer = 1 << 20;
+  TcpHarness server;
+  server.loop_options.buffers_per_ring = 4;
+  server.Start();
+  runtime::EventLoop* loop = server.group->loop(0);
+  Peers p;
+  ASSERT_NO_FATAL_FAILURE(ConnectPeers(server, kPeers, kPerPeer, 900, &p));
+  ASSERT_TRUE(server.listener->WaitFor([&] { return server.listener->opens() == kPeers; }));
+  std::vector<std::string> echoes(kPeers);
+  RunPeersFromAHeldLoop(loop, kPeers, [&](int i) {
+    if (i % 2 == 1) {
+      // Half the bytes, then a reset with the echo still on its way.
+      (void)p.clients[i].WriteAll(absl::string_view(p.sent[i]).substr(0, kPerPeer / 2));
+      p.clients[i].Reset();
+      return;
+    }
+    EXPECT_TRUE(p.clients[i].WriteAll(p.sent[i]).ok());
+    absl::StatusOr<std::string> echo = p.clients[i].ReadExactly(kPerPeer);
+    if (echo.ok()) echoes[i] = *std::move(echo);
+  });
+  for (int i = 0; i < kPeers; i += 2) EXPECT_TRUE(echoes[i] == p.sent[i]) << "peer " << i;
+  ASSERT_TRUE(server.listener->WaitFor([&] { return server.listener->closes() >= kPeers / 2; }));
+  EXPECT_EQ(server.listener->protocol_violations(), 0);
+  EXPECT_GT(StreamRing(loop).exhaustions, 0u) << "the ring never ran dry: the test proves nothing";
+  EXPECT_TRUE(NobodyWaitsForBuffers(loop));
+  EXPECT_TRUE(AllBuffersBack(loop));
+  // The sessions still open (the peers that read their echo) all echo again at once.
+  for (int i = 0; i < kPeers; i += 2) {
+    ASSERT_TRUE(p.clients[i].WriteAll("again").ok());
+    EXPECT_EQ(*p.clients[i].ReadExactly(5), "again") << "peer " << i;
+  }
 }
 
 // With busy polling on (a spin far longer than the test), request/response traffic is served
