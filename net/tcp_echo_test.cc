@@ -287,21 +287,31 @@ bool NobodyWaitsForBuffers(runtime::EventLoop* loop) {
   return true;
 }
 
+// A server whose one loop has a ring of 4 receive buffers, and 32 plain peers with 1 MiB each.
+class StarvedRingTest : public ::testing::Test {
+ protected:
+  static constexpr int kPeers = 32;
+  static constexpr size_t kPerPeer = 1 << 20;
+
+  void SetUp() override {
+    server.loop_options.buffers_per_ring = 4;
+    server.Start();
+    loop = server.group->loop(0);
+    ASSERT_NO_FATAL_FAILURE(ConnectPeers(server, kPeers, kPerPeer, 500, &p));
+    ASSERT_TRUE(server.listener->WaitFor([&] { return server.listener->opens() == kPeers; }));
+  }
+
+  TcpHarness server;
+  runtime::EventLoop* loop = nullptr;
+  Peers p;
+  std::vector<std::string> echoes = std::vector<std::string>(kPeers);
+};
+
 // Bulk traffic on more connections than the ring has buffers: a few receives drain the ring and
 // the rest end with -ENOBUFS. They wait for their turn instead of all re-arming each iteration
 // (which failed again, once per starved session per iteration): fewer failed receives than
 // buffers' worth of data, every byte echoed, every buffer back, nobody left waiting.
-TEST(TcpEchoTest, ReceivesStarvedOfBuffersReArmInTurnWithoutSpinning) {
-  constexpr int kPeers = 32;
-  constexpr size_t kPerPeer = 1 << 20;
-  TcpHarness server;
-  server.loop_options.buffers_per_ring = 4;
-  server.Start();
-  runtime::EventLoop* loop = server.group->loop(0);
-  Peers p;
-  ASSERT_NO_FATAL_FAILURE(ConnectPeers(server, kPeers, kPerPeer, 500, &p));
-  ASSERT_TRUE(server.listener->WaitFor([&] { return server.listener->opens() == kPeers; }));
-  std::vector<std::string> echoes(kPeers);
+TEST_F(StarvedRingTest, ReceivesReArmInTurnWithoutSpinning) {
   RunPeersFromAHeldLoop(loop, kPeers, [&](int i) {
     EXPECT_TRUE(p.clients[i].WriteAll(p.sent[i]).ok());
     absl::StatusOr<std::string> echo = p.clients[i].ReadExactly(kPerPeer);
@@ -324,17 +334,7 @@ TEST(TcpEchoTest, ReceivesStarvedOfBuffersReArmInTurnWithoutSpinning) {
 // close (a failed send or receive) whether or not they were waiting for their turn, leave the
 // queue (ASan would catch a session woken after it was freed), and the other peers' echoes are
 // whole.
-TEST(TcpEchoTest, SessionsThatCloseWhileStarvedOfBuffersLeaveTheQueue) {
-  constexpr int kPeers = 32;
-  constexpr size_t kPerPeer = 1 << 20;
-  TcpHarness server;
-  server.loop_options.buffers_per_ring = 4;
-  server.Start();
-  runtime::EventLoop* loop = server.group->loop(0);
-  Peers p;
-  ASSERT_NO_FATAL_FAILURE(ConnectPeers(server, kPeers, kPerPeer, 900, &p));
-  ASSERT_TRUE(server.listener->WaitFor([&] { return server.listener->opens() == kPeers; }));
-  std::vector<std::string> echoes(kPeers);
+TEST_F(StarvedRingTest, SessionsThatCloseWhileWaitingLeaveTheQueue) {
   RunPeersFromAHeldLoop(loop, kPeers, [&](int i) {
     if (i % 2 == 1) {
       // Half the bytes, then a reset with the echo still on its way.
