@@ -6,7 +6,8 @@
 // Prints "listening <proto> HOST:PORT" (the real port when 0 was asked) once ready, and the
 // event-loop backend it runs on to stderr. On SIGTERM or SIGINT it closes its sessions gracefully
 // and exits 0 within 5 s. With --stats it prints the loops' counters on exit ("stats
-// iterations=... enters=... sqes=... cqes=... syscalls=... busy_poll_hits=... starved_rearms=...").
+// iterations=... enters=... sqes=... cqes=... syscalls=... busy_poll_hits=... starved_rearms=...
+// buffer_exhaustions=...").
 #include <signal.h>
 
 #include <algorithm>
@@ -125,17 +126,19 @@ void PrintStats(ringnet::runtime::EventLoopGroup& group) {
     total.syscalls += c.syscalls;
     total.busy_poll_hits += c.busy_poll_hits;
     total.starved_rearms += c.starved_rearms;
+    total.buffer_exhaustions += c.buffer_exhaustions;
   }
   std::printf(
       "stats iterations=%llu enters=%llu sqes=%llu cqes=%llu syscalls=%llu busy_poll_hits=%llu "
-      "starved_rearms=%llu\n",
+      "starved_rearms=%llu buffer_exhaustions=%llu\n",
       static_cast<unsigned long long>(total.iterations),
       static_cast<unsigned long long>(total.enter_calls),
       static_cast<unsigned long long>(total.sqes_submitted),
       static_cast<unsigned long long>(total.cqes_reaped),
       static_cast<unsigned long long>(total.syscalls),
       static_cast<unsigned long long>(total.busy_poll_hits),
-      static_cast<unsigned long long>(total.starved_rearms));
+      static_cast<unsigned long long>(total.starved_rearms),
+      static_cast<unsigned long long>(total.buffer_exhaustions));
 }
 
 }  // namespace

@@ -271,10 +271,13 @@ void RunPeersFromAHeldLoop(runtime::EventLoop* loop, int peers,
   for (std::thread& t : threads) t.join();
 }
 
-uint64_t StarvedRearms(runtime::EventLoop* loop) {
-  std::promise<uint64_t> rearms;
-  loop->Post([&] { rearms.set_value(loop->counters().starved_rearms); });
-  return rearms.get_future().get();
+// The loop's counters, read on its thread.
+runtime::LoopCounters CountersOf(runtime::EventLoop* loop) {
+  std::promise<runtime::LoopCounters> read;
+  std::future<runtime::LoopCounters> value = read.get_future();
+  loop->Post([&] { read.set_value(loop->counters()); });
+  EXPECT_EQ(value.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  return value.get();
 }
 
 // Polls until no receiver waits for buffers; false after 30 s.
@@ -325,7 +328,9 @@ TEST_F(StarvedRingTest, ReceivesReArmInTurnWithoutSpinning) {
   const uint64_t buffers_worth = kPeers * kPerPeer / internal::kStreamBufferSize;
   EXPECT_GT(ring.exhaustions, 0u) << "the ring never ran dry: the test proves nothing";
   EXPECT_LT(ring.exhaustions, buffers_worth);
-  EXPECT_GT(StarvedRearms(loop), 0u);
+  const runtime::LoopCounters counters = CountersOf(loop);
+  EXPECT_GT(counters.starved_rearms, 0u);
+  EXPECT_EQ(counters.buffer_exhaustions, ring.exhaustions);
   EXPECT_TRUE(AllBuffersBack(loop));
   EXPECT_TRUE(server.listener->errors().empty());
 }
@@ -369,14 +374,7 @@ TEST(TcpEchoTest, BusyPollingServerEchoesRequestResponseTraffic) {
   absl::StatusOr<PlainTcpClient> peer = PlainTcpClient::Connect(server.server->address());
   ASSERT_TRUE(peer.ok()) << peer.status();
   runtime::EventLoop* loop = server.group->loop(0);
-  auto counters = [&] {
-    std::promise<runtime::LoopCounters> read;
-    std::future<runtime::LoopCounters> value = read.get_future();
-    loop->Post([&] { read.set_value(loop->counters()); });
-    EXPECT_EQ(value.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-    return value.get();
-  };
-  const runtime::LoopCounters before = counters();
+  const runtime::LoopCounters before = CountersOf(loop);
   constexpr int kEchoes = 200;
   for (int i = 0; i < kEchoes; ++i) {
     const std::string message = RandomBytes(1 + i * 37, 300 + i);
@@ -387,7 +385,8 @@ TEST(TcpEchoTest, BusyPollingServerEchoesRequestResponseTraffic) {
   }
   // Between echoes the loop is idle (the peer waits for each echo), so each message it got
   // ended a spin.
-  EXPECT_GE(counters().busy_poll_hits - before.busy_poll_hits, static_cast<uint64_t>(kEchoes));
+  EXPECT_GE(CountersOf(loop).busy_poll_hits - before.busy_poll_hits,
+            static_cast<uint64_t>(kEchoes));
   EXPECT_TRUE(server.listener->errors().empty());
 }
 

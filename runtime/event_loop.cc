@@ -367,6 +367,9 @@ LoopCounters EventLoop::counters() const {
     c.enter_calls = epoll_->waits();
     c.syscalls = epoll_->syscalls();
   }
+  for (const auto& [size, buffers] : buffer_rings_) {
+    c.buffer_exhaustions += buffers->exhaustions();
+  }
   return c;
 }
 

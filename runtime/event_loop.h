@@ -104,6 +104,7 @@ struct LoopCounters {
   uint64_t syscalls = 0;         // every system call the backend made (io_uring: = enter_calls)
   uint64_t busy_poll_hits = 0;  // sleeps avoided: spinning found work (EventLoopOptions::busy_poll)
   uint64_t starved_rearms = 0;  // receives re-armed after waiting for free buffers (BufferRing)
+  uint64_t buffer_exhaustions = 0;  // receives that found a buffer ring empty (-ENOBUFS)
 };
 
 class EventLoop {
