@@ -152,8 +152,6 @@ class BufferRing {
   uint32_t outstanding() const { return outstanding_; }
   // Times a request found the ring empty.
   uint64_t exhaustions() const { return exhaustions_; }
-  // Records an exhaustion whose owner re-arms by itself (not through Wait).
-  void NoteExhausted() { ++exhaustions_; }
 
  private:
   BufferRing(Ring* ring, uint16_t group_id, uint32_t count, uint32_t size, uint32_t spares)

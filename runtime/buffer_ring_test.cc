@@ -15,11 +15,13 @@
 namespace ringnet::runtime {
 namespace {
 
-// Reads from a pipe into buffers the kernel selects from a two-buffer ring.
-class SelectingReader final : public Operation {
+// Reads from a pipe into buffers the kernel selects from a two-buffer ring; a read that finds
+// the ring empty waits for its turn and reads again when woken, as sessions do.
+class SelectingReader final : public Operation, private BufferRing::Waiter {
  public:
   SelectingReader(EventLoop* loop, BufferRing* buffers, int fd)
       : loop_(loop), buffers_(buffers), fd_(fd) {}
+  ~SelectingReader() { buffers_->CancelWait(this); }
 
   void Read() {
     loop_->Submit(this, [&](io_uring_sqe* sqe) {
@@ -31,7 +33,7 @@ class SelectingReader final : public Operation {
 
   void Complete(int32_t result, uint32_t flags) override {
     if (result == -ENOBUFS) {
-      buffers_->NoteExhausted();
+      buffers_->Wait(this);
       ++no_buffers;
     } else if (result > 0 && BufferRing::HasBuffer(flags)) {
       uint16_t id = BufferRing::BufferId(flags);
@@ -49,6 +51,8 @@ class SelectingReader final : public Operation {
   std::promise<void> done;
 
  private:
+  void OnBuffersFree() override { Read(); }
+
   EventLoop* loop_;
   BufferRing* buffers_;
   int fd_;
@@ -113,11 +117,12 @@ TEST(BufferRingTest, ExhaustionIsReportedAndRecyclingRecovers) {
     EXPECT_EQ(reader->no_buffers, 1);
     EXPECT_EQ(buffers->exhaustions(), 1u);
     EXPECT_EQ(buffers->outstanding(), 2u);
-    // Give one buffer back: the retried read succeeds with it.
+    // Nothing is free: the read waits. Give one buffer back: it is woken at the end of this
+    // iteration and succeeds with it.
+    EXPECT_EQ(buffers->waiters(), 1u);
     buffers->Recycle(reader->ids[0]);
     reader->done = std::promise<void>();
     reader->expected = 4;
-    reader->Read();
     recovered.set_value();
   });
   recovered.get_future().wait();
@@ -127,6 +132,7 @@ TEST(BufferRingTest, ExhaustionIsReportedAndRecyclingRecovers) {
     EXPECT_EQ(reader->data.size(), 3u);
     EXPECT_EQ(reader->data.back(), chunk);
     EXPECT_EQ(reader->ids.back(), reader->ids[0]);
+    EXPECT_EQ(buffers->waiters(), 0u);
     for (size_t i = 1; i < reader->ids.size(); ++i) buffers->Recycle(reader->ids[i]);
     EXPECT_EQ(buffers->outstanding(), 0u);
     checked.set_value();
@@ -165,13 +171,17 @@ TEST(BufferRingTest, SparesTakeThePlaceOfLentBuffers) {
   std::unique_ptr<SelectingReader> reader;
   BufferRing* buffers = nullptr;
   std::thread thread([&] { ASSERT_TRUE(loop.Run().ok()); });
+  // On the loop thread: the next `n` completions will fulfil the returned future.
+  auto expect = [&](int n) {
+    reader->done = std::promise<void>();
+    reader->expected = reader->completions + n;
+    return reader->done.get_future();
+  };
   // Read `n` chunks, and wait for their completions.
   auto read = [&](int n) {
     std::future<void> done;
     RunOn(loop, [&] {
-      reader->done = std::promise<void>();
-      done = reader->done.get_future();
-      reader->expected = reader->completions + n;
+      done = expect(n);
       for (int i = 0; i < n; ++i) reader->Read();
     });
     done.wait();
@@ -199,15 +209,18 @@ TEST(BufferRingTest, SparesTakeThePlaceOfLentBuffers) {
     EXPECT_GE(reader->ids[3], 2);
     EXPECT_FALSE(buffers->CanLend(reader->ids[2]));  // no spare left to replace it
   });
-  read(1);  // every buffer is out now
+  read(1);  // every buffer is out now: the read waits for its turn
+  std::future<void> woken;
   RunOn(loop, [&] {
     EXPECT_EQ(reader->no_buffers, 1);
-    // The two lent buffers come back: they refill the ring.
+    EXPECT_EQ(buffers->waiters(), 1u);
+    // The two lent buffers come back: they refill the ring, and the waiting read is woken.
+    woken = expect(1);
     buffers->Release(reader->ids[0]);
     buffers->Release(reader->ids[1]);
     EXPECT_EQ(buffers->spares_left(), 0u);
   });
-  read(1);
+  woken.wait();
   RunOn(loop, [&] {
     ASSERT_EQ(reader->ids.size(), 5u);
     EXPECT_EQ(reader->data.back(), chunk);
