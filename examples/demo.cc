@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
 #include "ringnet/codec/raw_codec.h"
 #include "ringnet/examples/echo_listener.h"
@@ -15,6 +17,8 @@
 #include "ringnet/net/udp_endpoint.h"
 #include "ringnet/net/ws_server.h"
 #include "ringnet/runtime/event_loop_group.h"
+
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(1), "how long each row's load runs");
 
 namespace {
 
@@ -64,29 +68,33 @@ int Fail(const absl::Status& s) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
   auto group = ringnet::runtime::EventLoopGroup::Create(1);
   if (!group.ok()) return Fail(group.status());
   auto echo = std::make_shared<ringnet::examples::EchoListener>();
   auto codec = std::make_shared<ringnet::codec::RawCodec>();
-  ringnet::net::TcpServerOptions options;
-  options.listen = InetAddress::Loopback(0);
-  options.new_session = [echo, codec](ringnet::net::SessionConfig& c) {
+  // Every server's sessions: echo what arrives (one callback, copied into each options struct).
+  const ringnet::net::NewSessionCallback new_session = [echo,
+                                                        codec](ringnet::net::SessionConfig& c) {
     c.listener = echo;
     c.codec = codec;
     return absl::OkStatus();
   };
+  ringnet::net::TcpServerOptions options;
+  options.listen = InetAddress::Loopback(0);
+  options.new_session = new_session;
+  auto server = ringnet::net::TcpServer::Create(group->get(), std::move(options));
+  if (!server.ok()) return Fail(server.status());
   ringnet::net::UdpEndpointOptions udp_options;
   udp_options.bind = InetAddress::Loopback(0);
   udp_options.receive_buffer_bytes = 4 << 20;
-  udp_options.new_session = options.new_session;
-  auto server = ringnet::net::TcpServer::Create(group->get(), std::move(options));
-  if (!server.ok()) return Fail(server.status());
-  auto udp = ringnet::net::UdpEndpoint::Create(group->get(), std::move(udp_options));
+  udp_options.new_session = new_session;
+  auto udp = ringnet::net::UdpEndpoint::Create(group->get(), udp_options);
   if (!udp.ok()) return Fail(udp.status());
   ringnet::net::WsServerOptions ws_options;
   ws_options.listen = InetAddress::Loopback(0);
-  ws_options.new_session = udp_options.new_session;
+  ws_options.new_session = new_session;
   auto ws = ringnet::net::WsServer::Create(group->get(), std::move(ws_options));
   if (!ws.ok()) return Fail(ws.status());
   std::printf(
@@ -117,7 +125,7 @@ int main() {
     load.size = row.size;
     load.depth = row.depth;
     load.warmup = absl::Milliseconds(200);
-    load.duration = absl::Seconds(1);
+    load.duration = absl::GetFlag(FLAGS_duration);
     const uint64_t enters_before = ServerEnters(**group);
     absl::StatusOr<ringnet::examples::LoadResult> r = ringnet::examples::RunLoad(load);
     if (!r.ok()) return Fail(r.status());
@@ -126,7 +134,9 @@ int main() {
     std::printf("| %s | %d | %zu | %d | %.0f | %.1f | %.1f | %.1f | %.4f | %llu |\n", RowName(row),
                 row.connections, row.size, row.depth, r->messages_per_second(),
                 r->megabytes_per_second(), r->p50_us, r->p99_us,
-                r->total_messages > 0 ? static_cast<double>(enters) / r->total_messages : 0.0,
+                r->total_messages > 0
+                    ? static_cast<double>(enters) / static_cast<double>(r->total_messages)
+                    : 0.0,
                 static_cast<unsigned long long>(r->errors));
   }
   (*server)->Close();

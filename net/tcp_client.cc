@@ -87,24 +87,31 @@ class TcpConnector final : public ClientSlot {
 }  // namespace internal
 
 absl::StatusOr<std::unique_ptr<TcpClient>> TcpClient::Create(runtime::EventLoopGroup* group,
-                                                             TcpClientOptions options) {
+                                                             const TcpClientOptions& options) {
   return internal::TcpClientAccess::Create(
-      group, std::move(options), [](runtime::EventLoop* loop, internal::UniqueFd fd) {
+      group, options,
+      [](runtime::EventLoop* loop, internal::UniqueFd fd) {
         return std::make_unique<internal::TcpSession>(loop, std::move(fd));
-      });
+      },
+      "TcpClient");
 }
 
 absl::StatusOr<std::unique_ptr<TcpClient>> internal::TcpClientAccess::Create(
-    runtime::EventLoopGroup* group, TcpClientOptions options, StreamSessionFactory factory) {
-  if (group == nullptr) return absl::InvalidArgumentError("TcpClient needs an EventLoopGroup");
+    runtime::EventLoopGroup* group, const TcpClientOptions& options,
+    const StreamSessionFactory& factory, absl::string_view endpoint) {
+  if (group == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(endpoint, " needs an EventLoopGroup"));
+  }
   if (!options.server.valid()) {
-    return absl::InvalidArgumentError("TcpClientOptions.server is not an IPv4/IPv6 address");
+    return absl::InvalidArgumentError(
+        absl::StrCat(endpoint, "Options.server is not an IPv4/IPv6 address"));
   }
   if (!options.new_session) {
-    return absl::InvalidArgumentError("TcpClientOptions.new_session is required");
+    return absl::InvalidArgumentError(absl::StrCat(endpoint, "Options.new_session is required"));
   }
   if (options.connections < 1) {
-    return absl::InvalidArgumentError("TcpClientOptions.connections must be at least 1");
+    return absl::InvalidArgumentError(
+        absl::StrCat(endpoint, "Options.connections must be at least 1"));
   }
   auto state = std::make_shared<internal::ClientState>(group, internal::ReconnectPolicyOf(options));
   std::unique_ptr<TcpClient> client(new TcpClient(state));
@@ -113,7 +120,8 @@ absl::StatusOr<std::unique_ptr<TcpClient>> internal::TcpClientAccess::Create(
     if (!internal::ClientSlot::PostStart(
             loop, std::make_unique<internal::TcpConnector>(loop, state, options.server,
                                                            options.connect_timeout, factory))) {
-      return absl::FailedPreconditionError("TcpClient: the event loop group has stopped");
+      return absl::FailedPreconditionError(
+          absl::StrCat(endpoint, ": the event loop group has stopped"));
     }
   }
   return client;

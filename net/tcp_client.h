@@ -69,7 +69,7 @@ class TcpClient {
   // Starts connecting every slot. Returns errors in the options; connect failures go to
   // `on_error` and the reconnect logic.
   static absl::StatusOr<std::unique_ptr<TcpClient>> Create(runtime::EventLoopGroup* group,
-                                                           TcpClientOptions options);
+                                                           const TcpClientOptions& options);
   TcpClient(const TcpClient&) = delete;
   TcpClient& operator=(const TcpClient&) = delete;
   // Close(), then waits for everything to finish.

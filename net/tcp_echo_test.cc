@@ -97,7 +97,7 @@ TEST(TcpEchoTest, RandomPayloadsUpToOneMebibyteOver200Connections) {
     return absl::OkStatus();
   };
   absl::StatusOr<std::unique_ptr<TcpClient>> client =
-      TcpClient::Create(server.group.get(), std::move(options));
+      TcpClient::Create(server.group.get(), options);
   ASSERT_TRUE(client.ok()) << client.status();
   ASSERT_TRUE(verifier->WaitVerified(kConnections * kMessages));
   EXPECT_EQ(verifier->mismatches(), 0);

@@ -172,19 +172,25 @@ class TcpListener final : public EndpointObject, public SessionObserver {
 absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Create(runtime::EventLoopGroup* group,
                                                              TcpServerOptions options) {
   return internal::TcpServerAccess::Create(
-      group, std::move(options), [](runtime::EventLoop* loop, UniqueFd fd) {
+      group, std::move(options),
+      [](runtime::EventLoop* loop, UniqueFd fd) {
         return std::make_unique<internal::TcpSession>(loop, std::move(fd));
-      });
+      },
+      "TcpServer");
 }
 
 absl::StatusOr<std::unique_ptr<TcpServer>> internal::TcpServerAccess::Create(
-    runtime::EventLoopGroup* group, TcpServerOptions options, StreamSessionFactory factory) {
-  if (group == nullptr) return absl::InvalidArgumentError("TcpServer needs an EventLoopGroup");
+    runtime::EventLoopGroup* group, TcpServerOptions options, StreamSessionFactory factory,
+    absl::string_view endpoint) {
+  if (group == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(endpoint, " needs an EventLoopGroup"));
+  }
   if (!options.listen.valid()) {
-    return absl::InvalidArgumentError("TcpServerOptions.listen is not an IPv4/IPv6 address");
+    return absl::InvalidArgumentError(
+        absl::StrCat(endpoint, "Options.listen is not an IPv4/IPv6 address"));
   }
   if (!options.new_session) {
-    return absl::InvalidArgumentError("TcpServerOptions.new_session is required");
+    return absl::InvalidArgumentError(absl::StrCat(endpoint, "Options.new_session is required"));
   }
   InetAddress address = options.listen;
   std::vector<UniqueFd> fds;
@@ -209,7 +215,8 @@ absl::StatusOr<std::unique_ptr<TcpServer>> internal::TcpServerAccess::Create(
     if (!loop->Post([loop, owned = std::move(listener)]() mutable {
           LoopRegistry::Of(loop).Adopt(std::move(owned))->Start();
         })) {
-      return absl::FailedPreconditionError("TcpServer: the event loop group has stopped");
+      return absl::FailedPreconditionError(
+          absl::StrCat(endpoint, ": the event loop group has stopped"));
     }
   }
   return server;

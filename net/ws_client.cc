@@ -80,10 +80,11 @@ absl::StatusOr<std::unique_ptr<WsClient>> WsClient::Create(runtime::EventLoopGro
   if (!request.ok()) return request.status();
   std::shared_ptr<const internal::WsSessionConfig> shared = std::move(config);
   absl::StatusOr<std::unique_ptr<TcpClient>> tcp = internal::TcpClientAccess::Create(
-      group, static_cast<TcpClientOptions&&>(std::move(options)),
+      group, options,
       [shared](runtime::EventLoop* loop, internal::UniqueFd fd) {
         return std::make_unique<internal::WsSession>(loop, std::move(fd), shared);
-      });
+      },
+      "WsClient");
   if (!tcp.ok()) return tcp.status();
   return std::unique_ptr<WsClient>(new WsClient(*std::move(tcp)));
 }

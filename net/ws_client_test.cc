@@ -287,5 +287,20 @@ TEST(WsClientTest, BadUrlsAreRefusedByCreate) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Errors name the struct the caller filled, not the TcpClientOptions inside it.
+TEST(WsClientTest, OptionErrorsNameWsClientOptions) {
+  auto group = runtime::EventLoopGroup::Create(1);
+  ASSERT_TRUE(group.ok());
+  WsClientOptions options;
+  options.url = "ws://127.0.0.1:1/";
+  absl::Status status = WsClient::Create(group->get(), options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "WsClientOptions.new_session is required");
+  options.new_session = [](SessionConfig&) { return absl::OkStatus(); };
+  options.connections = 0;
+  EXPECT_EQ(WsClient::Create(group->get(), options).status().message(),
+            "WsClientOptions.connections must be at least 1");
+}
+
 }  // namespace
 }  // namespace ringnet::net

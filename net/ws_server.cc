@@ -48,7 +48,8 @@ absl::StatusOr<std::unique_ptr<WsServer>> WsServer::Create(runtime::EventLoopGro
       group, static_cast<TcpServerOptions&&>(std::move(options)),
       [shared](runtime::EventLoop* loop, internal::UniqueFd fd) {
         return std::make_unique<internal::WsSession>(loop, std::move(fd), shared);
-      });
+      },
+      "WsServer");
   if (!tcp.ok()) return tcp.status();
   return std::unique_ptr<WsServer>(new WsServer(*std::move(tcp)));
 }

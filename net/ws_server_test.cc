@@ -45,6 +45,21 @@ void ExpectEcho(RawWsPeer& peer, Opcode opcode, const std::string& payload) {
   EXPECT_TRUE(m.payload == payload);
 }
 
+// Errors name the struct the caller filled, not the TcpServerOptions inside it.
+TEST(WsServerTest, OptionErrorsNameWsServerOptions) {
+  auto group = runtime::EventLoopGroup::Create(1);
+  ASSERT_TRUE(group.ok());
+  WsServerOptions options;
+  options.listen = InetAddress::Loopback(0);
+  absl::Status status = WsServer::Create(group->get(), options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "WsServerOptions.new_session is required");
+  options.listen = InetAddress();
+  options.new_session = [](SessionConfig&) { return absl::OkStatus(); };
+  EXPECT_EQ(WsServer::Create(group->get(), options).status().message(),
+            "WsServerOptions.listen is not an IPv4/IPv6 address");
+}
+
 TEST(WsServerTest, EchoesTextBinaryEmptyAndLargeMessagesWithTheirKind) {
   WsHarness h;
   h.Start([](SessionConfig& c) {

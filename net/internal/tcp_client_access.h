@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "ringnet/net/internal/tcp_session.h"
 #include "ringnet/net/tcp_client.h"
 #include "ringnet/runtime/event_loop_group.h"
@@ -23,10 +24,12 @@
 namespace ringnet::net::internal {
 
 struct TcpClientAccess {
-  // TcpClient::Create, with every connected socket turned into a session by `factory`.
+  // TcpClient::Create, with every connected socket turned into a session by `factory`. `endpoint`
+  // names the type the caller created ("WsClient"): errors name it and its options struct.
   static absl::StatusOr<std::unique_ptr<TcpClient>> Create(runtime::EventLoopGroup* group,
-                                                           TcpClientOptions options,
-                                                           StreamSessionFactory factory);
+                                                           const TcpClientOptions& options,
+                                                           const StreamSessionFactory& factory,
+                                                           absl::string_view endpoint);
 };
 
 }  // namespace ringnet::net::internal

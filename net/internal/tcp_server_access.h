@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "ringnet/net/internal/tcp_session.h"
 #include "ringnet/net/tcp_server.h"
 #include "ringnet/runtime/event_loop_group.h"
@@ -23,10 +24,12 @@
 namespace ringnet::net::internal {
 
 struct TcpServerAccess {
-  // TcpServer::Create, with every accepted socket turned into a session by `factory`.
+  // TcpServer::Create, with every accepted socket turned into a session by `factory`. `endpoint`
+  // names the type the caller created ("WsServer"): errors name it and its options struct.
   static absl::StatusOr<std::unique_ptr<TcpServer>> Create(runtime::EventLoopGroup* group,
                                                            TcpServerOptions options,
-                                                           StreamSessionFactory factory);
+                                                           StreamSessionFactory factory,
+                                                           absl::string_view endpoint);
 };
 
 }  // namespace ringnet::net::internal
