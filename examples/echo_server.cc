@@ -70,7 +70,7 @@ struct Server {
       options.bind = listen;
       options.receive_buffer_bytes = 4 << 20;
       options.new_session = std::move(new_session);
-      return Keep(ringnet::net::UdpEndpoint::Create(group, std::move(options)), &udp);
+      return Keep(ringnet::net::UdpEndpoint::Create(group, options), &udp);
     }
     ringnet::net::TcpServerOptions options;
     options.listen = listen;

@@ -34,16 +34,17 @@ class LatencyHistogram {
   }
 
  private:
-  static constexpr int kSub = 32;  // buckets per power of two
+  static constexpr size_t kSub = 32;  // buckets per power of two
 
   static size_t Index(uint64_t v) {
     if (v < 2 * kSub) return static_cast<size_t>(v);
-    const int shift = std::bit_width(v) - 6;  // keeps 6 significant bits: [32, 64)
-    return static_cast<size_t>((shift + 1) * kSub + static_cast<int>(v >> shift) - kSub);
+    const int shift =
+        static_cast<int>(std::bit_width(v)) - 6;  // keeps 6 significant bits: [32, 64)
+    return (static_cast<size_t>(shift) + 1) * kSub + static_cast<size_t>(v >> shift) - kSub;
   }
   static uint64_t UpperBound(size_t index) {
     if (index < 2 * kSub) return index;
-    const int shift = static_cast<int>(index / kSub) - 1;
+    const size_t shift = index / kSub - 1;
     const uint64_t mantissa = index % kSub + kSub;
     return ((mantissa + 1) << shift) - 1;
   }

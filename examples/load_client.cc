@@ -303,7 +303,7 @@ namespace {
 class LoadClients {
  public:
   absl::Status Start(const LoadOptions& options, runtime::EventLoopGroup* group,
-                     std::shared_ptr<LoadListener> listener) {
+                     const std::shared_ptr<LoadListener>& listener) {
     auto configure = [listener, udp = options.proto == LoadProto::kUdp](net::SessionConfig& c) {
       c.listener = listener;
       c.options.write_high_water = 1ull << 40;  // the load is bounded by depth, not the queue
@@ -318,7 +318,7 @@ class LoadClients {
         o.connections = options.connections;
         o.reconnect = false;
         o.new_session = configure;
-        return Keep(net::TcpClient::Create(group, std::move(o)), &tcp_);
+        return Keep(net::TcpClient::Create(group, o), &tcp_);
       }
       case LoadProto::kUdp:
         return StartUdp(options, group, configure);
@@ -366,7 +366,7 @@ class LoadClients {
       o.reconnect = false;
       o.receive_buffer_bytes = 4 << 20;
       o.new_session = configure;
-      return Keep(net::UdpClient::Create(group, std::move(o)), &udp_);
+      return Keep(net::UdpClient::Create(group, o), &udp_);
     }
     for (int i = 0; i < options.connections; ++i) {
       net::UdpEndpointOptions o;
@@ -374,8 +374,7 @@ class LoadClients {
       o.receive_buffer_bytes = 4 << 20;
       o.new_session = configure;
       std::unique_ptr<net::UdpEndpoint> endpoint;
-      if (absl::Status s = Keep(net::UdpEndpoint::Create(group, std::move(o)), &endpoint);
-          !s.ok()) {
+      if (absl::Status s = Keep(net::UdpEndpoint::Create(group, o), &endpoint); !s.ok()) {
         return s;
       }
       endpoints_.push_back(std::move(endpoint));

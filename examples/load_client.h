@@ -58,8 +58,12 @@ struct LoadResult {
   uint64_t errors = 0;  // mismatched bytes, session errors, lost connections
   uint64_t lost = 0;    // UDP: datagrams that never came back
   int connected = 0;    // sessions that opened
-  double messages_per_second() const { return seconds > 0 ? messages / seconds : 0; }
-  double megabytes_per_second() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }
+  double messages_per_second() const {
+    return seconds > 0 ? static_cast<double>(messages) / seconds : 0;
+  }
+  double megabytes_per_second() const {
+    return seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0;
+  }
 };
 
 // Runs the load and returns its figures. Errors: bad options, or no connection at all.

@@ -52,7 +52,7 @@ class UdpConnector final : public ClientSlot {
 }  // namespace internal
 
 absl::StatusOr<std::unique_ptr<UdpClient>> UdpClient::Create(runtime::EventLoopGroup* group,
-                                                             UdpClientOptions options) {
+                                                             const UdpClientOptions& options) {
   if (group == nullptr) return absl::InvalidArgumentError("UdpClient needs an EventLoopGroup");
   if (!options.server.valid()) {
     return absl::InvalidArgumentError("UdpClientOptions.server is not an IPv4/IPv6 address");

@@ -67,7 +67,7 @@ class UdpClient {
  public:
   // Starts every slot. Returns errors in the options.
   static absl::StatusOr<std::unique_ptr<UdpClient>> Create(runtime::EventLoopGroup* group,
-                                                           UdpClientOptions options);
+                                                           const UdpClientOptions& options);
   UdpClient(const UdpClient&) = delete;
   UdpClient& operator=(const UdpClient&) = delete;
   ~UdpClient();

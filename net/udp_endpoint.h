@@ -55,7 +55,7 @@ class UdpEndpoint {
   // Binds and opens the session on the group's next loop. Bind errors and a rejected session
   // (new_session or OnOpen failing) are returned here.
   static absl::StatusOr<std::unique_ptr<UdpEndpoint>> Create(runtime::EventLoopGroup* group,
-                                                             UdpEndpointOptions options);
+                                                             const UdpEndpointOptions& options);
   UdpEndpoint(const UdpEndpoint&) = delete;
   UdpEndpoint& operator=(const UdpEndpoint&) = delete;
   // Close(), then waits for the session to finish.

@@ -14,6 +14,7 @@ void* MapAnonymous(size_t bytes) {
   return p == MAP_FAILED ? nullptr : p;
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the order of BufferRing::Create's.
 absl::Status CheckGeometry(uint32_t count, uint32_t size, uint32_t spares) {
   if (count == 0 || count > 32768 || (count & (count - 1)) != 0) {
     return absl::InvalidArgumentError(

@@ -154,6 +154,8 @@ class BufferRing {
   uint64_t exhaustions() const { return exhaustions_; }
 
  private:
+  // Only Create calls it, after CheckGeometry named each value.
+  // NOLINTNEXTLINE(bugprone-easily-swappable-parameters)
   BufferRing(Ring* ring, uint16_t group_id, uint32_t count, uint32_t size, uint32_t spares)
       : ring_(ring),
         group_id_(group_id),

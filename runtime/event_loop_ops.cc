@@ -46,7 +46,7 @@ class EventLoop::PooledReceive final : public Operation {
       const size_t stored = std::min<size_t>(static_cast<size_t>(result), iov_.iov_len);
       std::memmove(buffer + header_, buffer, stored);
       RecvmsgLayout layout(buffer, buffers_->buffer_size(), templ_);
-      iovec unused;
+      iovec unused{};
       msghdr placed = layout.Msghdr(&unused);
       std::memcpy(placed.msg_name, &name_, std::min<size_t>(msg_.msg_namelen, templ_.msg_namelen));
       placed.msg_namelen = msg_.msg_namelen;

@@ -4,6 +4,7 @@
 
 namespace ringnet::runtime {
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): callers name period_ns (see the header).
 TimerId TimerQueue::Add(int64_t when_ns, int64_t period_ns, Callback callback) {
   uint32_t index;
   if (!free_slots_.empty()) {

@@ -5,6 +5,7 @@
 #   scripts/ensure_deps.sh build   # what `bazel build` and the demo need
 #   scripts/ensure_deps.sh test    # plus the independent peers the tests talk to
 #   scripts/ensure_deps.sh fuzz    # plus clang, lld and compiler-rt for scripts/fuzz.sh
+#   scripts/ensure_deps.sh tidy    # plus clang-tidy for scripts/tidy.sh
 #
 # Test mode also installs the WebSocket interop peers (see test/interop/BUILD.bazel):
 # python3-websockets; Node.js and npm (Debian's, only when no `node` is on PATH); Node's `ws`,
@@ -19,10 +20,12 @@ cd "$(dirname "$0")/.."
 build_packages=(bazel-bootstrap g++ liburing-dev libabsl-dev googletest libgtest-dev libbenchmark-dev)
 test_packages=(python3 python3-websockets)
 fuzz_packages=(clang lld libclang-rt-14-dev)
+tidy_packages=(clang-tidy)
 mode=${1:-build}
 
 packages=("${build_packages[@]}")
 if [[ "${mode}" == "fuzz" ]]; then packages+=("${fuzz_packages[@]}"); fi
+if [[ "${mode}" == "tidy" ]]; then packages+=("${tidy_packages[@]}"); fi
 if [[ "${mode}" == "test" ]]; then
   packages+=("${test_packages[@]}")
   if ! command -v node >/dev/null; then packages+=(nodejs npm); fi

@@ -22,6 +22,8 @@ bool IsClean(absl::string_view s, bool spaces_ok) {
   return true;
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): one caller, which passes the request's
+// fields.
 absl::Status CheckRequestInputs(absl::string_view host, absl::string_view path,
                                 absl::string_view key, absl::Span<const std::string> protocols,
                                 absl::string_view origin) {
@@ -104,8 +106,10 @@ absl::StatusOr<std::string> BuildUpgradeRequest(absl::string_view host, absl::st
   return request;
 }
 
+// The two views cannot be swapped unnoticed: a swap fails every handshake test.
 absl::StatusOr<UpgradeResponse> ValidateUpgradeResponse(
-    absl::string_view buffered, absl::string_view expected_key,
+    absl::string_view buffered,
+    absl::string_view expected_key,  // NOLINT(bugprone-easily-swappable-parameters)
     absl::Span<const std::string> offered_protocols, const HandshakeLimits& limits) {
   UpgradeResponse response;
   switch (FindHead(buffered, limits.max_header_bytes, &response.header_bytes)) {

@@ -60,7 +60,8 @@ size_t ApplyMask(char* data, size_t len, MaskKey key, size_t key_offset) {
     }
   }
   // `i` is a multiple of 4, so the tail starts at key byte `offset` again.
-  for (size_t j = 0; i < len; ++i, ++j) data[i] ^= key[(offset + j) & 3];
+  for (size_t j = 0; i < len; ++i, ++j)
+    data[i] = static_cast<char>(data[i] ^ key[(offset + j) & 3]);
   return (offset + len) & 3;
 }
 

@@ -19,7 +19,7 @@ constexpr uint8_t kLen7Bits = 0x7F;
 
 // Keep at most this much message buffer between messages; a larger one is freed
 // after use.
-constexpr size_t kRetainedBufferBytes = 64 * 1024;
+constexpr size_t kRetainedBufferBytes = size_t{64} * 1024;
 
 // The header size announced by the second header byte.
 size_t HeaderSize(uint8_t byte1) {

@@ -126,7 +126,7 @@ class MessageParser {
   absl::Status status_;
 
   // The header being gathered when it arrives split across Feed calls.
-  unsigned char header_[kMaxFrameHeaderBytes];
+  unsigned char header_[kMaxFrameHeaderBytes] = {};
   size_t header_len_ = 0;
 
   // The frame whose payload is being read.
@@ -138,7 +138,7 @@ class MessageParser {
   uint64_t remaining_ = 0;
 
   // A control frame's payload gathered across Feed calls (at most 125 bytes).
-  char control_[kMaxControlPayloadBytes];
+  char control_[kMaxControlPayloadBytes] = {};
   size_t control_len_ = 0;
 
   // The data message being assembled.

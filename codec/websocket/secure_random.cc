@@ -72,7 +72,7 @@ void FillFromKernel(unsigned char* out, size_t len) {
 }
 
 struct Pool {
-  unsigned char bytes[kPoolBytes];
+  unsigned char bytes[kPoolBytes] = {};
   size_t used = kPoolBytes;
   uint64_t generation = 0;
 };

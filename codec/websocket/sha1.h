@@ -43,7 +43,7 @@ class Sha1 {
   void ProcessBlock(const uint8_t* block);
 
   uint32_t state_[5];
-  uint8_t buffer_[64];
+  uint8_t buffer_[64] = {};
   size_t buffered_ = 0;
   uint64_t total_bytes_ = 0;
 };

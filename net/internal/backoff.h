@@ -14,6 +14,7 @@ namespace ringnet::net::internal {
 
 class Backoff {
  public:
+  // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): named as the options name them.
   Backoff(absl::Duration initial, absl::Duration max) : initial_(initial), max_(max) {}
 
   // Records a failed attempt; returns how many failed in a row.
