@@ -54,7 +54,7 @@ bool SessionShared::PostToCore(absl::AnyInvocable<void(SessionCore&)> task) {
 bool SessionShared::Reserve(int64_t n) {
   int64_t current = queued_bytes.load(std::memory_order_relaxed);
   do {
-    if (current + n > write_high_water) return false;
+    if (current + n > high_water()) return false;
   } while (!queued_bytes.compare_exchange_weak(current, current + n, std::memory_order_relaxed));
   return true;
 }
@@ -89,9 +89,10 @@ absl::Status CheckDestination(const SessionShared& s, const InetAddress* to) {
 
 // UDP: a datagram larger than max_datagram never leaves (checked again after encoding).
 absl::Status CheckDatagramSize(const SessionShared& s, size_t size) {
-  if (s.max_datagram == 0 || size <= s.max_datagram) return absl::OkStatus();
+  const size_t limit = s.datagram_limit();
+  if (limit == 0 || size <= limit) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat("udp session ", s.id, ": datagram of ", size,
-                                                 " bytes exceeds max_datagram ", s.max_datagram));
+                                                 " bytes exceeds max_datagram ", limit));
 }
 
 // Runs a write on the loop thread now, or reserves its bytes and posts it there.
@@ -109,7 +110,7 @@ absl::Status DispatchWrite(const std::shared_ptr<SessionShared>& s, const InetAd
   const int64_t n = static_cast<int64_t>(size);
   if (!s->Reserve(n)) {
     return internal::HighWaterError(s->id, s->queued_bytes.load(std::memory_order_relaxed), n,
-                                    s->write_high_water);
+                                    s->high_water());
   }
   auto posted = make_posted(size);
   if (!s->PostToCore([posted = std::move(posted)](SessionCore& core) mutable {
@@ -285,7 +286,7 @@ void SessionHandle::SetAttribute(std::string key, std::any value) const {
   std::lock_guard<std::mutex> lock(shared_->mutex);
   if (shared_->attributes == nullptr)
     shared_->attributes = std::make_unique<internal::AttributeMap>();
-  (*shared_->attributes)[std::move(key)] = std::move(value);
+  shared_->attributes->insert_or_assign(std::move(key), std::move(value));
 }
 
 std::optional<std::any> SessionHandle::GetAttribute(absl::string_view key) const {

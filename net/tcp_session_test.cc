@@ -284,6 +284,24 @@ TEST(TcpSessionTest, HandlesWorkFromOtherThreadsAndFailCleanlyAfterClose) {
   EXPECT_EQ(SessionHandle().WriteBytes("x").code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// The NewSessionCallback may hand its handle to another thread, which may write before the
+// session has applied the callback's options (the high-water mark is set after the callback
+// returns): no data race (ThreadSanitizer checks this), and the bytes arrive.
+TEST(TcpSessionTest, AHandleGivenAwayByTheNewSessionCallbackCanWriteAtOnce) {
+  std::thread writer;
+  TcpHarness h;
+  h.Start([&writer](SessionConfig& c) {
+    c.options.write_high_water = 1 << 20;
+    writer = std::thread([s = c.session] { EXPECT_TRUE(s.WriteBytes("hello").ok()); });
+  });
+  PlainTcpClient peer = MustConnect(h);
+  auto got = peer.ReadExactly(5);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "hello");
+  ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->opens() == 1; }));  // `writer` is set
+  writer.join();
+}
+
 TEST(TcpSessionTest, BlockingHandlersOnAnExecutorKeepEachSessionsOrder) {
   ThreadPoolExecutor pool(4);
   TcpHarness h;

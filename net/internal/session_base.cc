@@ -78,10 +78,11 @@ absl::Status SessionBase::Configure(const NewSessionCallback& callback) {
   codec_ = config.codec != nullptr ? std::move(config.codec) : std::make_shared<codec::RawCodec>();
   raw_codec_ = dynamic_cast<const codec::RawCodec*>(codec_.get()) != nullptr;
   options_ = SessionLimits::From(config.options);
-  shared_->write_high_water = static_cast<int64_t>(config.options.write_high_water);
+  shared_->write_high_water.store(static_cast<int64_t>(config.options.write_high_water),
+                                  std::memory_order_relaxed);
   if (shared_->kind == SessionKind::kUdp || shared_->kind == SessionKind::kUdpConnected ||
       shared_->kind == SessionKind::kUdpPeer) {
-    shared_->max_datagram = options_.max_datagram;
+    shared_->max_datagram.store(options_.max_datagram, std::memory_order_relaxed);
   }
   if (config.options.executor != nullptr) {
     serial_ = std::make_shared<SerialExecutor>(config.options.executor);
@@ -279,7 +280,7 @@ bool SessionBase::AdmitWrite(size_t adding, size_t reserved, absl::Status* error
   const int64_t extra = static_cast<int64_t>(adding - reserved);
   if (!shared_->Reserve(extra)) {
     *error = HighWaterError(id(), shared_->queued_bytes.load(std::memory_order_relaxed), extra,
-                            shared_->write_high_water);
+                            shared_->high_water());
     return false;
   }
   return true;

@@ -63,8 +63,13 @@ struct SessionShared : std::enable_shared_from_this<SessionShared> {
 
   // Bytes accepted for writing and not yet sent, across threads (the high-water check).
   std::atomic<int64_t> queued_bytes{0};
-  int64_t write_high_water = 16 << 20;  // set before the session opens
-  size_t max_datagram = 0;              // UDP only; set before the session opens
+  // The limits a handle checks. The loop thread sets them when it applies the session's config,
+  // which is after the NewSessionCallback got the handle: other threads may already hold it, so
+  // they are atomics (relaxed: a write racing the configuration is checked against the default).
+  std::atomic<int64_t> write_high_water{16 << 20};
+  std::atomic<size_t> max_datagram{0};  // UDP only
+  int64_t high_water() const { return write_high_water.load(std::memory_order_relaxed); }
+  size_t datagram_limit() const { return max_datagram.load(std::memory_order_relaxed); }
 
   // Counters, written by the loop thread only (relaxed loads elsewhere).
   std::atomic<uint64_t> bytes_in{0};

@@ -174,7 +174,7 @@ void WsSession::QueuePong(absl::string_view payload) {
   // A peer that pings but never reads must not grow the queue: over the high-water mark only
   // the latest ping is answered, once the queue drains (RFC 6455 5.5.3 allows that).
   const int64_t queued = shared_->queued_bytes.load(std::memory_order_relaxed);
-  if (queued + static_cast<int64_t>(payload.size()) + 2 > shared_->write_high_water) {
+  if (queued + static_cast<int64_t>(payload.size()) + 2 > shared_->high_water()) {
     pending_pong_.assign(payload.data(), payload.size());
     pong_deferred_ = true;
     return;
@@ -185,7 +185,7 @@ void WsSession::QueuePong(absl::string_view payload) {
 void WsSession::OnSent() {
   if (!pong_deferred_ || !is_open()) return;
   const int64_t queued = shared_->queued_bytes.load(std::memory_order_relaxed);
-  if (queued + static_cast<int64_t>(pending_pong_.size()) + 2 > shared_->write_high_water) return;
+  if (queued + static_cast<int64_t>(pending_pong_.size()) + 2 > shared_->high_water()) return;
   pong_deferred_ = false;
   QueueControlFrame(Opcode::kPong, pending_pong_);
 }
