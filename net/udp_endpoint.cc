@@ -10,13 +10,18 @@
 
 namespace ringnet::net {
 
+// The session's observer. It lives until the session has closed: the UdpEndpoint owns it, and
+// so does the session's `keep_alive` reference (set before the session starts, dropped in its
+// last callback), since an endpoint destroyed on its loop thread cannot wait for the session.
 struct UdpEndpoint::State final : internal::SessionObserver {
   explicit State(runtime::EventLoopGroup* group) : endpoint(group) {}
   void OnSessionClosed(internal::SessionBase* session, bool) override {
+    std::shared_ptr<State> last = std::move(keep_alive);  // may free this on return
     endpoint.RemoveSession(session->id());
     endpoint.Release();
   }
   internal::EndpointShared endpoint;
+  std::shared_ptr<State> keep_alive;  // the session's reference; loop thread once it starts
 };
 
 namespace internal {
@@ -51,8 +56,8 @@ absl::StatusOr<SessionHandle> OpenOnLoop(runtime::EventLoop* loop,
 
 }  // namespace internal
 
-absl::StatusOr<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Create(runtime::EventLoopGroup* group,
-                                                                 UdpEndpointOptions options) {
+absl::StatusOr<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Create(
+    runtime::EventLoopGroup* group, const UdpEndpointOptions& options) {
   if (group == nullptr) return absl::InvalidArgumentError("UdpEndpoint needs an EventLoopGroup");
   if (!options.bind.valid()) {
     return absl::InvalidArgumentError("UdpEndpointOptions.bind is not an IPv4/IPv6 address");
@@ -74,6 +79,7 @@ absl::StatusOr<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Create(runtime::EventL
 
   std::unique_ptr<UdpEndpoint> endpoint(new UdpEndpoint());
   endpoint->state_ = std::make_shared<State>(group);
+  endpoint->state_->keep_alive = endpoint->state_;
   endpoint->address_ = *bound;
   auto session = std::make_unique<internal::UdpSession>(loop, *std::move(fd), /*connected=*/false);
   if (options.per_peer_sessions) {
@@ -87,7 +93,12 @@ absl::StatusOr<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Create(runtime::EventL
   absl::StatusOr<SessionHandle> handle =
       internal::OpenOnLoop(loop, std::move(session), options.new_session,
                            &endpoint->state_->endpoint, endpoint->state_.get());
-  if (!handle.ok()) return handle.status();
+  if (!handle.ok()) {
+    // The session is gone: closed after its rejection (which dropped the reference already) or
+    // never posted.
+    endpoint->state_->keep_alive.reset();
+    return handle.status();
+  }
   endpoint->session_ = *handle;
   return endpoint;
 }

@@ -290,6 +290,68 @@ TEST_P(UdpTest, PeerSwitchSendsToTheNewPeerAndDropsTheOld) {
             absl::StatusCode::kInvalidArgument);  // other address family
 }
 
+// Connect applies in order with the writes: what was written before it reaches the old peer, even
+// the datagrams still waiting for the send window, and what is written after it the new one.
+TEST_P(UdpTest, WritesBeforeAConnectReachTheOldPeer) {
+  PlainUdpSocket first = Peer();
+  PlainUdpSocket second = Peer();
+  first.SetReceiveBuffer(16 << 20);
+  second.SetReceiveBuffer(16 << 20);
+  StartClient(first.address());
+  const SessionHandle s = client_->Sessions().at(0);
+  constexpr int kBurst = 2000;  // beyond the send window: most still wait when Connect runs
+  constexpr int kAfter = 10;
+  group_->loop(0)->Post([&] {
+    for (int i = 0; i < kBurst; ++i) ASSERT_TRUE(s.WriteBytes(absl::StrCat("old ", i)).ok());
+    ASSERT_TRUE(s.Connect(second.address()).ok());
+    for (int i = 0; i < kAfter; ++i) ASSERT_TRUE(s.WriteBytes(absl::StrCat("new ", i)).ok());
+    ASSERT_TRUE(s.Connect(first.address()).ok());  // a second switch queued behind the first
+    ASSERT_TRUE(s.WriteBytes("back").ok());
+  });
+  for (int i = 0; i < kBurst; ++i) {
+    auto got = first.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, absl::StrCat("old ", i));
+  }
+  auto back = first.Receive();
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->first, "back");
+  for (int i = 0; i < kAfter; ++i) {
+    auto got = second.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, absl::StrCat("new ", i));
+  }
+  EXPECT_FALSE(second.Receive(absl::Milliseconds(50)).ok());  // nothing else reached it
+  EXPECT_EQ(s.RemoteAddress(), first.address());
+  EXPECT_TRUE(client_listener_->errors().empty());
+}
+
+// An endpoint destroyed on its own loop thread cannot wait for its session; the session still
+// sends what it accepted, closes, and reports to endpoint state that is still alive.
+TEST_P(UdpTest, AnEndpointDestroyedOnItsLoopThreadLetsItsSessionFinish) {
+  StartEchoEndpoint();
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  constexpr int kBurst = 2000;
+  const SessionHandle s = endpoint_->session();
+  std::promise<void> destroyed;
+  group_->loop(0)->Post([&] {
+    for (int i = 0; i < kBurst; ++i) {
+      ASSERT_TRUE(s.WriteBytesTo(absl::StrCat("datagram ", i), receiver.address()).ok());
+    }
+    endpoint_.reset();  // Close(); WaitClosed() returns at once on the loop thread
+    destroyed.set_value();
+  });
+  destroyed.get_future().wait();
+  for (int i = 0; i < kBurst; ++i) {
+    auto got = receiver.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, absl::StrCat("datagram ", i));
+  }
+  ASSERT_TRUE(echo_->WaitFor([&] { return echo_->closes() == 1; }));
+  EXPECT_TRUE(s.IsClosed());
+}
+
 TEST_P(UdpTest, MisuseErrorsAreClearStatusesFromAnyThread) {
   StartEchoEndpoint();
   StartClient(endpoint_->address());

@@ -231,6 +231,8 @@ void UdpSession::ReportIcmpError(const char* op, int error) {
 UdpSession::SendSlot* UdpSession::TakeSlot() {
   std::unique_ptr<SendSlot> slot = TakeIdle(free_slots_, this);
   slot->data.clear();
+  slot->alone = false;
+  slot->switch_peer = false;
   return slot.release();
 }
 
@@ -261,14 +263,23 @@ absl::Status UdpSession::Send(size_t estimate, const InetAddress* to, size_t res
       std::memory_order_relaxed);
   if (!connected_) slot->peer = *to;
   Bump(shared_->packages_out, 1);
-  SendSlot* raw = slot.release();
-  raw->next = nullptr;
-  raw->alone = false;
-  (waiting_tail_ != nullptr ? waiting_tail_->next : waiting_head_) = raw;
-  waiting_tail_ = raw;
+  Append(slot.release());
   // Past the window, completions flush the rest.
   if (in_flight_ < kSendWindow) ScheduleFlush();
   return absl::OkStatus();
+}
+
+void UdpSession::Append(SendSlot* slot) {
+  slot->next = nullptr;
+  (waiting_tail_ != nullptr ? waiting_tail_->next : waiting_head_) = slot;
+  waiting_tail_ = slot;
+}
+
+UdpSession::SendSlot* UdpSession::PopWaiting() {
+  SendSlot* slot = waiting_head_;
+  waiting_head_ = slot->next;
+  if (waiting_head_ == nullptr) waiting_tail_ = nullptr;
+  return slot;
 }
 
 void UdpSession::RecycleSlot(std::unique_ptr<SendSlot> slot) {
@@ -328,7 +339,10 @@ int UdpSession::GsoRun() const {
   for (const SendSlot* slot = first->next; slot != nullptr && count < kMaxGsoSegments;
        slot = slot->next) {
     const size_t size = slot->data.size();
-    if (slot->alone || size == 0 || size > segment || total + size > kMaxGsoBytes) break;
+    if (slot->switch_peer || slot->alone || size == 0 || size > segment ||
+        total + size > kMaxGsoBytes) {
+      break;
+    }
     if (!connected_ && !(slot->peer == first->peer)) break;
     ++count;
     total += size;
@@ -372,16 +386,36 @@ void UdpSession::SubmitBatch(int count) {
 
 void UdpSession::SubmitWaiting() {
   while (waiting_head_ != nullptr && in_flight_ < kSendWindow) {
+    if (waiting_head_->switch_peer) {
+      if (sends_ > 0) return;  // the datagrams before it are leaving; their completions flush
+      SwitchPeer();
+      continue;
+    }
     const int run = GsoRun();
     if (run > 1) {
       SubmitBatch(run);
       continue;
     }
-    SendSlot* slot = waiting_head_;
-    waiting_head_ = slot->next;
-    if (waiting_head_ == nullptr) waiting_tail_ = nullptr;
-    Submit(slot);
+    Submit(PopWaiting());
   }
+}
+
+void UdpSession::SwitchPeer() {
+  std::unique_ptr<SendSlot> marker(PopWaiting());
+  absl::Status connected = ConnectNow(marker->peer);
+  if (!connected.ok()) {
+    int dropped = 0;
+    while (waiting_head_ != nullptr && !waiting_head_->switch_peer) {
+      std::unique_ptr<SendSlot> slot(PopWaiting());
+      shared_->Unreserve(static_cast<int64_t>(slot->data.size()));
+      RecycleSlot(std::move(slot));
+      ++dropped;
+    }
+    DeliverError(
+        absl::Status(connected.code(), absl::StrCat(connected.message(), "; ", dropped,
+                                                    " datagrams written for that peer dropped")));
+  }
+  RecycleSlot(std::move(marker));
 }
 
 void UdpSession::DropWaiting() {
@@ -508,8 +542,19 @@ absl::Status UdpSession::Connect(const InetAddress& peer) {
                                                    peer_.ToString(), " to ", peer.ToString(),
                                                    " (address family differs)"));
   }
+  if (SendsDone()) return ConnectNow(peer);
+  // Datagrams written before this still wait or are in flight: the switch waits behind them.
+  SendSlot* marker = TakeSlot();
+  marker->switch_peer = true;
+  marker->peer = peer;
+  Append(marker);
+  return absl::OkStatus();
+}
+
+absl::Status UdpSession::ConnectNow(const InetAddress& peer) {
   if (::connect(fd_.get(), peer.sockaddr(), peer.length()) != 0) {
-    return SocketError(absl::StrCat("connect ", peer.ToString()).c_str(), errno);
+    return SocketError(absl::StrCat("udp session ", id(), ": connect ", peer.ToString()).c_str(),
+                       errno);
   }
   peer_ = peer;
   UpdateGsoLimitFromMtu();

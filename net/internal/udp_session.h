@@ -15,6 +15,9 @@
 // same submit. At most kSendWindow datagrams are in the kernel's hands at once; a burst beyond
 // that waits in the session and leaves as completions come back, so a 100,000-datagram burst
 // neither overflows the completion queue nor costs a system call per datagram.
+// Connect (connected sessions) applies in order with the writes: datagrams written before it
+// leave to the old peer. While any of them still waits or is in flight, the switch waits in the
+// send list behind them (a marker slot) and connect(2) runs once they have all left.
 // GSO refusals fall back without loss: the batch's datagrams go again one by one, and the session
 // stops batching (EIO, EINVAL, EOPNOTSUPP: no GSO here) or stops batching that size and above
 // (EMSGSIZE: the route's MTU; connected sessions also ask IP_MTU up front).
@@ -86,6 +89,8 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
     InetAddress peer;
     std::string data;
     bool alone = false;  // must leave by itself (a batch holding it failed)
+    // Not a datagram: a Connect waiting for the datagrams before it (connect to `peer`).
+    bool switch_peer = false;
   };
 
   // A run of datagrams leaving as one GSO sendmsg; owns its slots until it completes.
@@ -97,8 +102,8 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
     size_t bytes = 0;
     size_t segment = 0;
     msghdr msg{};
-    UdpSegmentControl control;
-    iovec iov[kMaxGsoSegments];
+    UdpSegmentControl control{};
+    iovec iov[kMaxGsoSegments] = {};
   };
 
   // Fills a slot's data through `fill(std::string*)` and sends it; checks size and high water.
@@ -113,6 +118,13 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   void ScheduleFlush();
   void SubmitWaiting();
   void DropWaiting();
+  void Append(SendSlot* slot);
+  SendSlot* PopWaiting();
+  // connect(2) to `peer`, at once.
+  absl::Status ConnectNow(const InetAddress& peer);
+  // The marker at the head of the waiting list: everything before it has left, so connect now.
+  // If that fails, the datagrams written for that peer (up to the next marker) are dropped.
+  void SwitchPeer();
   void OnSent(SendSlot* slot, int32_t result, uint32_t flags);
   void OnBatchSent(SendBatch* batch, int32_t result);
   // Puts a failed batch's datagrams back at the head of the waiting list, in order.
