@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <utility>
@@ -19,7 +20,7 @@ thread_local EventLoop* t_current_loop = nullptr;
 constexpr int64_t kShutdownRoundNs = 10'000'000;
 
 __kernel_timespec ToTimespec(int64_t ns) {
-  __kernel_timespec ts;
+  __kernel_timespec ts{};
   ts.tv_sec = ns / 1'000'000'000;
   ts.tv_nsec = ns % 1'000'000'000;
   return ts;
@@ -130,7 +131,7 @@ void EventLoop::Wait(bool may_block) {
     ++counters_.busy_poll_hits;
     block = false;
   }
-  __kernel_timespec ts;
+  __kernel_timespec ts{};
   const __kernel_timespec* timeout = nullptr;
   if (block) {
     if (std::optional<int64_t> next = timers_.NextDeadline(); next.has_value()) {
@@ -210,6 +211,8 @@ size_t EventLoop::ReapCompletions() {
       if (c.user_data == Ring::kInternalUserData) continue;
       if ((c.flags & IORING_CQE_F_MORE) == 0) --in_flight_;
       if (c.user_data != 0) {
+        // user_data is an Operation's address (set in Submit): the round trip is the design.
+        // NOLINTNEXTLINE(performance-no-int-to-ptr)
         reinterpret_cast<Operation*>(c.user_data)->Complete(c.result, c.flags);
       }
     }
@@ -356,6 +359,9 @@ absl::StatusOr<BufferRing*> EventLoop::GetBufferRing(uint32_t buffer_size) {
 }
 
 LoopCounters EventLoop::counters() const {
+  assert(
+      (IsInLoopThread() || running_thread_.load(std::memory_order_relaxed) == std::thread::id()) &&
+      "EventLoop::counters() from another thread while the loop runs: read them in a Post");
   LoopCounters c = counters_;
   if (ring_ != nullptr) {
     c.enter_calls = ring_->enter_calls();

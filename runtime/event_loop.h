@@ -25,10 +25,13 @@
 // EventLoopOptions::backend and the RINGNET_BACKEND environment variable) and says which it chose
 // and why (`backend()`, `backend_reason()`). Both run the same requests with the same completion
 // results, so the layers above cannot tell them apart. On io_uring kernels without multishot
-// receive (before 6.0) receives are single-shot, still into kernel-selected buffers.
+// receive (mainline before 6.0; probed at start-up, not read off the version) receives are
+// single-shot, still into kernel-selected buffers.
 //
-// Thread safety: `Post`, `Stop`, `IsInLoopThread` and `counters` may be called from any thread.
-// Everything else (timers, I/O submission, buffer rings) is for the loop thread only.
+// Thread safety: `Post`, `Stop`, `IsInLoopThread`, `stopping`, `backend` and `backend_reason` may
+// be called from any thread; `counters` on the loop thread, or on any thread while the loop is
+// not running (before `Run`, or after it returned). Everything else (timers, I/O submission,
+// buffer rings) is for the loop thread only.
 #ifndef RINGNET_RUNTIME_EVENT_LOOP_H_
 #define RINGNET_RUNTIME_EVENT_LOOP_H_
 
@@ -222,8 +225,9 @@ class EventLoop {
 
   // Requests whose final CQE has not been reaped yet.
   uint64_t in_flight() const { return in_flight_; }
-  // The loop's counters. Loop thread, or any thread once Run() has returned (read them from a
-  // posted task while the loop runs).
+  // The loop's counters. Loop thread, or any thread while the loop is not running (before Run(),
+  // or after it returned); from another thread while it runs, read them in a posted task. The
+  // fields are plain (the hot path writes them without atomics): debug builds assert the rule.
   LoopCounters counters() const;
   // The backend in use, and why it was chosen ("io_uring: defer_taskrun ring, multishot", or
   // "epoll: io_uring_setup failed with EPERM: ..."). Thread-safe.
@@ -232,7 +236,7 @@ class EventLoop {
   // io_uring only: how the ring was set up (kPlain under epoll), and the ring itself (null).
   RingMode ring_mode() const { return ring_ != nullptr ? ring_->mode() : RingMode::kPlain; }
   const Ring* ring() const { return ring_.get(); }
-  // Whether receives and accepts are multishot (io_uring 6.0+, not disabled).
+  // Whether receives and accepts are multishot (probed: IoUringFeatures; not disabled).
   bool multishot() const { return multishot_; }
 
  private:

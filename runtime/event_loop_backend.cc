@@ -1,13 +1,13 @@
 // EventLoop's choice of backend at start-up: io_uring when it can be set up with every operation
-// the loop needs, else epoll; and whether receives are multishot.
-#include <sys/utsname.h>
-
-#include <cstdio>
+// the loop needs, else epoll; and whether receives are multishot. Every feature is probed (the
+// opcodes on the loop's ring, the rest by IoUringFeatures), never inferred from the release.
 #include <cstdlib>
+#include <iterator>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "ringnet/runtime/event_loop.h"
+#include "ringnet/runtime/io_uring_features.h"
 
 namespace ringnet::runtime {
 namespace {
@@ -23,24 +23,14 @@ absl::Status CheckRequiredOps(Ring& ring) {
       return absl::UnimplementedError(absl::StrCat("the kernel's io_uring lacks opcode ", op));
     }
   }
-  // Provided-buffer rings (Linux 5.19): every receive selects from one.
+  // Provided-buffer rings (IORING_REGISTER_PBUF_RING, Linux 5.19): every receive selects from
+  // one, so a ring that cannot register one is no use (tried on this ring itself).
   absl::StatusOr<std::unique_ptr<BufferRing>> probe = BufferRing::Create(ring, 0xffff, 1, 64);
   if (!probe.ok()) {
     return absl::UnimplementedError(absl::StrCat(
         "the kernel's io_uring has no provided-buffer rings: ", probe.status().message()));
   }
   return absl::OkStatus();
-}
-
-// Multishot recv and recvmsg (and the provided-buffer rings they select from) came with Linux
-// 6.0. The opcodes are older, so the probe cannot tell; the release can.
-bool KernelHasMultishotReceive() {
-  utsname u{};
-  if (uname(&u) != 0) return false;
-  int major = 0;
-  int minor = 0;
-  if (std::sscanf(u.release, "%d.%d", &major, &minor) < 1) return false;
-  return major >= 6;
 }
 
 }  // namespace
@@ -51,7 +41,8 @@ absl::Status EventLoop::ChooseBackend() {
   bool disable_multishot = options_.disable_multishot;
   std::string why;
   if (want == Backend::kAuto) {
-    const char* env = std::getenv("RINGNET_BACKEND");
+    // ringnet never calls setenv; a program that does so concurrently is on its own.
+    const char* env = std::getenv("RINGNET_BACKEND");  // NOLINT(concurrency-mt-unsafe)
     const std::string value = env != nullptr ? env : "";
     if (value == "epoll") {
       want = Backend::kEpoll;
@@ -77,10 +68,16 @@ absl::Status EventLoop::ChooseBackend() {
     absl::Status problem = ring.ok() ? CheckRequiredOps(**ring) : ring.status();
     if (problem.ok()) {
       ring_ = *std::move(ring);
-      multishot_ = !disable_multishot && KernelHasMultishotReceive();
-      backend_reason_ = absl::StrCat("io_uring: ", RingModeName(ring_->mode()), " ring, ",
-                                     multishot_ ? "multishot" : "single-shot", " receives",
-                                     why.empty() ? "" : absl::StrCat(" (", why, ")"));
+      // Multishot accept (5.19), recv and recvmsg (6.0) share their opcodes with the single-shot
+      // requests, so the opcode probe cannot tell: each is tried once per process.
+      const IoUringFeatures& features = ProbeIoUringFeatures();
+      multishot_ = !disable_multishot && features.multishot_receives();
+      backend_reason_ = absl::StrCat(
+          "io_uring: ", RingModeName(ring_->mode()), " ring, ",
+          multishot_ ? "multishot" : "single-shot", " receives",
+          why.empty() ? "" : absl::StrCat(" (", why, ")"), "; probed ", std::size(kRequiredOps),
+          " opcodes, ", features.Describe(),
+          disable_multishot && features.multishot_receives() ? " (multishot disabled)" : "");
       return absl::OkStatus();
     }
     if (want == Backend::kIoUring) return problem;

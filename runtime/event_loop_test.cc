@@ -12,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "ringnet/runtime/event_loop_group.h"
+#include "ringnet/runtime/io_uring_features.h"
 
 namespace ringnet::runtime {
 namespace {
@@ -401,8 +402,66 @@ TEST(EventLoopBackendTest, AutoPrefersIoUringAndSaysWhy) {
   EXPECT_NE(loop->backend_reason().find("io_uring: defer_taskrun ring, multishot"),
             std::string::npos)
       << loop->backend_reason();
+  // What was probed, not inferred from the kernel's version.
+  EXPECT_NE(loop->backend_reason().find(
+                "probed 9 opcodes, provided-buffer rings, multishot accept, recv, recvmsg"),
+            std::string::npos)
+      << loop->backend_reason();
   EXPECT_TRUE(loop->multishot());
 }
+
+TEST(EventLoopBackendTest, ProbedFeaturesDecideMultishotAndDisablingItIsSaid) {
+  const IoUringFeatures& probed = ProbeIoUringFeatures();
+  if (!probed.ring) GTEST_SKIP() << "no io_uring here";
+  EventLoopOptions options;
+  options.backend = Backend::kIoUring;
+  auto loop = MakeLoop(options);
+  ASSERT_NE(loop, nullptr);
+  EXPECT_EQ(loop->multishot(), probed.multishot_receives());
+  options.disable_multishot = true;
+  auto single = MakeLoop(options);
+  ASSERT_NE(single, nullptr);
+  EXPECT_FALSE(single->multishot());
+  if (probed.multishot_receives()) {
+    EXPECT_NE(single->backend_reason().find("single-shot receives"), std::string::npos);
+    EXPECT_NE(single->backend_reason().find("(multishot disabled)"), std::string::npos)
+        << single->backend_reason();
+  }
+}
+
+// A kernel with a feature backported or compiled out: the description says which.
+TEST(EventLoopBackendTest, FeatureDescriptionNamesWhatIsMissing) {
+  IoUringFeatures f;
+  EXPECT_EQ(f.Describe(), "no io_uring ring could be set up");
+  f.ring = true;
+  EXPECT_EQ(f.Describe(), "no provided-buffer rings");
+  f.provided_buffer_rings = true;
+  f.multishot_accept = true;  // 5.19: multishot accept, no multishot receives
+  EXPECT_EQ(f.Describe(), "provided-buffer rings, multishot accept, no multishot recv, recvmsg");
+  EXPECT_FALSE(f.multishot_receives());
+  f.multishot_recv = f.multishot_recvmsg = true;
+  EXPECT_EQ(f.Describe(), "provided-buffer rings, multishot accept, recv, recvmsg");
+  EXPECT_TRUE(f.multishot_receives());
+}
+
+#ifndef NDEBUG
+// counters() reads plain fields: from another thread it is only allowed while the loop does not
+// run, and debug builds catch the misuse.
+TEST(EventLoopDeathTest, CountersFromAnotherThreadWhileRunningAreCaught) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto loop = MakeLoop();
+  ASSERT_NE(loop, nullptr);
+  EXPECT_EQ(loop->counters().iterations, 0u);  // not running yet: fine from here
+  std::thread runner([&] { (void)loop->Run(); });
+  std::promise<LoopCounters> on_loop;
+  loop->Post([&] { on_loop.set_value(loop->counters()); });
+  on_loop.get_future().get();  // on the loop thread: fine
+  EXPECT_DEATH((void)loop->counters(), "read them in a Post");
+  loop->Stop();
+  runner.join();
+  EXPECT_GT(loop->counters().iterations, 0u);  // Run returned: fine again
+}
+#endif
 
 TEST(EventLoopBackendTest, ForcedEpollSaysSoAndHasNoRing) {
   EventLoopOptions options;
