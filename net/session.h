@@ -105,8 +105,11 @@ class SessionHandle {
   absl::Status WritePkgTo(Package pkg, const InetAddress& peer) const;
   absl::Status WriteBytesTo(absl::string_view bytes, const InetAddress& peer) const;
 
-  // Connected UDP only: connects the socket to a new peer (re-connect(2)). Thread-safe; from
-  // other threads the switch happens asynchronously and errors reach OnError.
+  // Connected UDP only: connects the socket to a new peer (re-connect(2)), in order with the
+  // writes: datagrams written before the call still go to the old peer (the switch waits until
+  // they have left), those written after it to the new one. Thread-safe; from other threads, or
+  // while earlier datagrams are still leaving, the switch happens asynchronously and its errors
+  // reach OnError (the datagrams written for a peer that could not be connected are dropped).
   absl::Status Connect(const InetAddress& peer) const;
 
   // Closes gracefully: stops delivering input, sends what is queued (bounded by the linger
