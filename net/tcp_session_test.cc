@@ -202,6 +202,42 @@ TEST(TcpSessionTest, OnOpenErrorRejectsWithoutOnClose) {
   EXPECT_EQ(h.server->stats().accepted, 0u);
 }
 
+// Close() from OnOpen: the session still opens, what OnOpen wrote before it leaves, writes after
+// it are refused as for any closing session, and it ends gracefully in one OnClose.
+TEST(TcpSessionTest, CloseFromOnOpenSendsTheGreetingThenCloses) {
+  TcpHarness h;
+  std::atomic<int> late_write{-1};
+  h.listener->on_open = [&](const SessionHandle& s) {
+    EXPECT_TRUE(s.WriteBytes("greeting").ok());
+    s.Close();
+    late_write = static_cast<int>(s.WriteBytes("after close").code());
+    return absl::OkStatus();
+  };
+  h.Start();
+  PlainTcpClient peer = MustConnect(h);
+  auto all = peer.ReadUntilEof();
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(*all, "greeting");
+  peer.ShutdownWrite();
+  ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->closes() == 1; }));
+  EXPECT_EQ(late_write.load(), static_cast<int>(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(h.server->stats().accepted, 1u);
+  EXPECT_TRUE(h.listener->errors().empty());
+  EXPECT_EQ(h.listener->protocol_violations(), 0);
+}
+
+// The same from the NewSessionCallback, before OnOpen: OnOpen still runs, then the close.
+TEST(TcpSessionTest, CloseFromTheNewSessionCallbackOpensThenCloses) {
+  TcpHarness h;
+  h.Start([](SessionConfig& c) { c.session.Close(); });
+  PlainTcpClient peer = MustConnect(h);
+  EXPECT_TRUE(peer.ReadUntilEof().ok());
+  peer.ShutdownWrite();
+  ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->closes() == 1; }));
+  EXPECT_EQ(h.listener->opens(), 1);
+  EXPECT_EQ(h.listener->protocol_violations(), 0);
+}
+
 TEST(TcpSessionTest, ServerCloseClosesLiveSessionsGracefully) {
   TcpHarness h;
   h.Start();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -33,6 +34,57 @@ SessionLimits SessionLimits::From(const SessionOptions& o) {
   return l;
 }
 
+absl::string_view SessionStateName(SessionState state) {
+  switch (state) {
+    case SessionState::kHandshaking:
+      return "handshaking";
+    case SessionState::kConfiguring:
+      return "configuring";
+    case SessionState::kOpening:
+      return "opening";
+    case SessionState::kOpeningThenClose:
+      return "opening-then-close";
+    case SessionState::kOpen:
+      return "open";
+    case SessionState::kClosing:
+      return "closing";
+    case SessionState::kRejecting:
+      return "rejecting";
+    case SessionState::kClosed:
+      return "closed";
+    case SessionState::kReleased:
+      return "released";
+  }
+  return "unknown";
+}
+
+// An edge reads from -> to; the table test (session_state_test) would catch a swap.
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters)
+bool StateMachine::Allows(SessionState from, SessionState to) {
+  using S = SessionState;
+  switch (to) {
+    case S::kHandshaking:
+      return false;  // only where a session starts
+    case S::kConfiguring:
+      return from == S::kHandshaking;
+    case S::kOpening:
+      return from == S::kConfiguring;
+    case S::kOpeningThenClose:
+      return from == S::kConfiguring || from == S::kOpening;
+    case S::kOpen:
+      return from == S::kOpening || from == S::kOpeningThenClose;
+    case S::kClosing:
+      return from == S::kOpen;
+    case S::kRejecting:
+      return PreOpen(from);
+    case S::kClosed:
+      return from < S::kClosed;
+    case S::kReleased:
+      return from == S::kClosed;
+  }
+  return false;
+}
+
 SessionBase::SessionBase(runtime::EventLoop* loop, SessionKind kind)
     : loop_(loop),
       shared_(std::make_shared<SessionShared>(
@@ -51,15 +103,28 @@ absl::Status SessionBase::Open(const NewSessionCallback& callback) {
   absl::Status status = Configure(callback);
   if (status.ok()) status = CallOnOpen();
   if (!status.ok()) {
-    ReportOpenResult(status);
-    Teardown(status);  // still kOpening: no callbacks
+    Teardown(status);  // not open yet: no callbacks; the endpoint learns `status`
     return status;
   }
   return Activate();
 }
 
+void SessionBase::Transition(State to, const absl::Status& why) {
+  const State from = state_;
+  assert(StateMachine::Allows(from, to) && "SessionBase: a lifecycle edge outside the table");
+  state_ = to;
+  // Writes from other threads are refused from the first sign of closing on.
+  if (to == State::kOpeningThenClose || to >= State::kClosing) {
+    shared_->closing.store(true, std::memory_order_release);
+  }
+  if (StateMachine::PreOpen(from) && (to == State::kRejecting || to == State::kClosed)) {
+    ReportOpenResult(why.ok() ? absl::CancelledError("closed before it opened") : why);
+  }
+}
+
 absl::Status SessionBase::Configure(const NewSessionCallback& callback) {
   if (observer_ != nullptr) observer_->OnSessionOpening(this);
+  Transition(State::kConfiguring);
   SessionConfig config;
   config.session = handle_;
   absl::Status status = absl::OkStatus();
@@ -87,14 +152,15 @@ absl::Status SessionBase::Configure(const NewSessionCallback& callback) {
   if (config.options.executor != nullptr) {
     serial_ = std::make_shared<SerialExecutor>(config.options.executor);
   }
+  if (state_ == State::kConfiguring) Transition(State::kOpening);  // else a Close() came
   return absl::OkStatus();
 }
 
 absl::Status SessionBase::CallOnOpen() { return listener_->OnOpen(handle_); }
 
 absl::Status SessionBase::Activate() {
-  state_ = State::kOpen;
-  opened_ = true;
+  const bool close_now = state_ == State::kOpeningThenClose;
+  Transition(State::kOpen);
   const int64_t now = loop_->NowNs();
   shared_->opened_ns.store(now, std::memory_order_relaxed);
   shared_->last_read_ns.store(now, std::memory_order_relaxed);
@@ -106,37 +172,37 @@ absl::Status SessionBase::Activate() {
   }
   StartTimers();
   ReportOpenResult(absl::OkStatus());
-  if (close_after_open_) Close();
+  if (close_now) Close();
   return absl::OkStatus();
 }
 
 void SessionBase::ReportOpenResult(const absl::Status& result) {
-  if (open_reported_) return;
-  open_reported_ = true;
   if (observer_ != nullptr) observer_->OnSessionOpenResult(this, result);
 }
 
 void SessionBase::CloseUnopened(const absl::Status& reason) {
-  if (state_ != State::kOpening) return;
-  ReportOpenResult(reason);
-  unopened_reason_ = reason.ok() ? absl::CancelledError("closed before it opened") : reason;
-  state_ = State::kClosing;
-  shared_->closing.store(true, std::memory_order_release);
+  if (!StateMachine::PreOpen(state_)) return;
+  Transition(State::kRejecting, reason);
   StartLingerTimer();
   BeginGracefulClose();
 }
 
 void SessionBase::Close() {
-  if (state_ == State::kOpening) {
-    // Called from OnOpen: close gracefully once open, so what OnOpen wrote still leaves.
-    close_after_open_ = true;
-    return;
+  switch (state_) {
+    case State::kConfiguring:
+    case State::kOpening:
+      // From the NewSessionCallback or OnOpen: close gracefully once open, so what OnOpen wrote
+      // still leaves (later writes are refused, as when closing).
+      Transition(State::kOpeningThenClose);
+      return;
+    case State::kOpen:
+      Transition(State::kClosing);
+      StartLingerTimer();
+      BeginGracefulClose();
+      return;
+    default:
+      return;  // handshaking (a subclass's), or closing or closed already
   }
-  if (state_ != State::kOpen) return;
-  state_ = State::kClosing;
-  shared_->closing.store(true, std::memory_order_release);
-  StartLingerTimer();
-  BeginGracefulClose();
 }
 
 void SessionBase::StartLingerTimer() {
@@ -216,8 +282,11 @@ void SessionBase::DeliverMessage(Package& pkg, const InetAddress& from) {
 }
 
 void SessionBase::DeliverError(const absl::Status& error) {
-  if (!opened_) return;
-  if (state_ == State::kClosed && !errored_) return;  // nothing after OnClose
+  // Only between OnOpen and OnClose.
+  if (state_ == State::kOpen || state_ == State::kClosing) DispatchError(error);
+}
+
+void SessionBase::DispatchError(const absl::Status& error) {
   Dispatch([listener = listener_, handle = handle_, error] { listener->OnError(handle, error); });
 }
 
@@ -231,29 +300,25 @@ void SessionBase::DeliverClose() {
 }
 
 void SessionBase::Teardown(const absl::Status& reason) {
-  if (state_ == State::kClosed) return;
-  const bool was_open = opened_;
-  // Never opened: the endpoint learns why (a rejection reports it earlier; this is a no-op then).
-  ReportOpenResult(reason.ok() ? absl::CancelledError("closed before it opened") : reason);
-  state_ = State::kClosed;
-  shared_->closing.store(true, std::memory_order_release);
+  if (closed()) return;
+  const State from = state_;
+  // Never opened: the endpoint learns why (a rejection reported it on entering kRejecting).
+  Transition(State::kClosed, reason);
   StopTimers();
-  if (was_open) {
-    if (!reason.ok()) {
-      errored_ = true;
-      DeliverError(reason);
-      errored_ = false;
-    }
+  if (from == State::kOpen || from == State::kClosing) {  // OnOpen succeeded: OnClose is due
+    if (!reason.ok()) DispatchError(reason);
     DeliverClose();
   }
   CancelIo();
-  if (observer_ != nullptr) observer_->OnSessionClosed(this, reason.ok() && unopened_reason_.ok());
+  if (observer_ != nullptr) {
+    observer_->OnSessionClosed(this, reason.ok() && from != State::kRejecting);
+  }
   MaybeRelease();
 }
 
 void SessionBase::MaybeRelease() {
-  if (state_ != State::kClosed || release_scheduled_ || !IoIdle()) return;
-  release_scheduled_ = true;
+  if (state_ != State::kClosed || !IoIdle()) return;
+  Transition(State::kReleased);
   LoopRegistry::Of(loop_).ReleaseLater(this);
 }
 
@@ -272,7 +337,7 @@ void SessionBase::NoteWritten(size_t bytes) {
 
 bool SessionBase::AdmitWrite(size_t adding, size_t reserved, absl::Status* error) {
   // kOpening: OnOpen may already write (a greeting); the bytes leave once the session opens.
-  if (state_ != State::kOpen && (state_ != State::kOpening || listener_ == nullptr)) {
+  if (state_ != State::kOpen && state_ != State::kOpening) {
     *error = SessionClosedError(id());
     return false;
   }
@@ -312,7 +377,7 @@ void SessionBase::StopTimers() {
 }
 
 void SessionBase::CheckTimeouts() {
-  if (state_ != State::kOpen && state_ != State::kClosing) return;
+  if (state_ != State::kOpen && state_ != State::kClosing) return;  // the watchdog runs once open
   const int64_t now = loop_->NowNs();
   const int64_t idle = options_.idle_timeout_ns;
   const int64_t read = options_.read_timeout_ns;

@@ -8,6 +8,11 @@
 // first and then opens in steps (`Configure`, `CallOnOpen`, `Activate`), or closes unopened
 // (`CloseUnopened`) without any listener callback.
 //
+// The lifecycle is one state set (State below); every change of it goes through Transition(),
+// which checks the edge against the table in StateMachine::Allows (debug builds) and does what
+// entering the state entails (the handle's closing flag, the endpoint's open result). The
+// picture is in docs/architecture.md.
+//
 // Loop thread only.
 #ifndef RINGNET_NET_INTERNAL_SESSION_BASE_H_
 #define RINGNET_NET_INTERNAL_SESSION_BASE_H_
@@ -60,6 +65,28 @@ struct SessionLimits {
   bool udp_gso = true;
 };
 
+// A session's lifecycle, in the order a session goes through it.
+enum class SessionState : uint8_t {
+  kHandshaking,       // created, not configured: a protocol handshake may run (WebSocket upgrade)
+  kConfiguring,       // the NewSessionCallback runs (writes are refused: no codec yet)
+  kOpening,           // configured; OnOpen runs (it may write: the bytes leave once open)
+  kOpeningThenClose,  // Close() came while configuring or opening: close once open
+  kOpen,              // I/O runs; OnMessage, OnCron, OnError
+  kClosing,           // an opened session's goodbye: flush, protocol close, FIN, peer's FIN
+  kRejecting,         // a session that never opened goes away: flush (an HTTP error), FIN
+  kClosed,            // torn down (OnClose delivered if it opened); the kernel returns its requests
+  kReleased,          // nothing in flight: handed to the loop for destruction
+};
+
+absl::string_view SessionStateName(SessionState state);
+
+// The allowed edges, as one table (see docs/architecture.md).
+struct StateMachine {
+  static bool Allows(SessionState from, SessionState to);
+  // Before OnOpen succeeded: closing from here reports the open result, and delivers nothing.
+  static bool PreOpen(SessionState s) { return s <= SessionState::kOpeningThenClose; }
+};
+
 class SessionBase : public SessionCore, public LoopOwned {
  public:
   SessionBase(runtime::EventLoop* loop, SessionKind kind);
@@ -87,7 +114,7 @@ class SessionBase : public SessionCore, public LoopOwned {
   void Abort() override { Teardown(absl::OkStatus()); }
 
  protected:
-  enum class State { kOpening, kOpen, kClosing, kClosed };
+  using State = SessionState;
 
   // The steps of Open, for sessions that open after a handshake of their own. Configure runs the
   // NewSessionCallback and applies the config; CallOnOpen runs OnOpen; on an error from either
@@ -97,8 +124,6 @@ class SessionBase : public SessionCore, public LoopOwned {
   absl::Status Configure(const NewSessionCallback& callback);
   absl::Status CallOnOpen();
   absl::Status Activate();
-  // Reports the open result to the endpoint (once; later calls do nothing).
-  void ReportOpenResult(const absl::Status& result);
   // Closes a session that never opened, gracefully and without listener callbacks: what is
   // queued (e.g. an HTTP error response) is sent first, bounded by the linger option. `reason`
   // is reported to the endpoint as the open result.
@@ -141,14 +166,16 @@ class SessionBase : public SessionCore, public LoopOwned {
   void set_partial_since(int64_t ns) { partial_since_ns_ = ns; }
   void NoteWriteProgress() { write_progress_ns_ = loop_->NowNs(); }
 
+  State state() const { return state_; }
   bool is_open() const { return state_ == State::kOpen; }
-  // Whether OnOpen succeeded (so OnClose is due).
-  bool opened() const { return opened_; }
+  // Closing gracefully, opened or not (kClosing, kRejecting).
+  bool closing() const { return state_ == State::kClosing || state_ == State::kRejecting; }
+  // Torn down (kClosed, kReleased): no I/O is started any more.
+  bool closed() const { return state_ >= State::kClosed; }
 
   runtime::EventLoop* const loop_;
   std::shared_ptr<SessionShared> shared_;
   SessionHandle handle_;
-  State state_ = State::kOpening;
   std::shared_ptr<EventListener> listener_;
   std::shared_ptr<codec::Codec> codec_;
   // codec_ is the raw codec: a package's bytes are its wire form (set with codec_).
@@ -156,6 +183,12 @@ class SessionBase : public SessionCore, public LoopOwned {
   SessionLimits options_;
 
  private:
+  // The one place state_ changes. `why` is the open result reported when a session that never
+  // opened leaves for kRejecting or kClosed (OK there means it was closed before it opened).
+  void Transition(State to, const absl::Status& why = absl::OkStatus());
+  void ReportOpenResult(const absl::Status& result);
+  // Runs OnError (Teardown calls it before OnClose, past DeliverError's guard).
+  void DispatchError(const absl::Status& error);
   void StartTimers();
   void StopTimers();
   void StartLingerTimer();
@@ -168,17 +201,12 @@ class SessionBase : public SessionCore, public LoopOwned {
 
   std::shared_ptr<SerialExecutor> serial_;
   SessionObserver* observer_ = nullptr;
-  absl::Status unopened_reason_;  // why CloseUnopened closed it
   runtime::TimerId cron_timer_;
   runtime::TimerId watchdog_timer_;
   runtime::TimerId linger_timer_;
   int64_t partial_since_ns_ = 0;
   int64_t write_progress_ns_ = 0;
-  bool release_scheduled_ = false;
-  bool close_after_open_ = false;
-  bool opened_ = false;
-  bool open_reported_ = false;
-  bool errored_ = false;
+  State state_ = State::kHandshaking;
 };
 
 }  // namespace ringnet::net::internal

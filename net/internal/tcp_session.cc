@@ -41,7 +41,7 @@ absl::Status TcpSession::ArmInput() {
 }
 
 void TcpSession::ArmRecv() {
-  if (recv_armed_ || state_ == State::kClosed || peer_eof_) return;
+  if (recv_armed_ || closed() || peer_eof_) return;
   recv_armed_ = true;
   loop_->SubmitRecvMultishot(&recv_op_, fd_.get(), buffers_);
 }
@@ -116,7 +116,7 @@ absl::StatusOr<size_t> TcpSession::Consume(absl::Span<char> bytes) {
 
 void TcpSession::OnPeerEof() {
   peer_eof_ = true;
-  if (state_ == State::kOpen) {
+  if (is_open()) {
     // The peer finished sending: close as getty does, but flush our replies first.
     Close();
   } else {
@@ -204,7 +204,7 @@ absl::Status TcpSession::WriteBytesArray(absl::Span<const absl::string_view> par
 }
 
 void TcpSession::QueueControlBytes(absl::string_view bytes) {
-  if (state_ == State::kClosed) return;
+  if (closed()) return;
   if (queue_.empty()) NoteWriteProgress();
   shared_->queued_bytes.fetch_add(static_cast<int64_t>(bytes.size()), std::memory_order_relaxed);
   queue_.Append(bytes);
@@ -229,7 +229,7 @@ void TcpSession::ScheduleFlush() {
 }
 
 void TcpSession::Flush() {
-  if (send_in_flight_ || queue_.empty() || state_ == State::kClosed) return;
+  if (send_in_flight_ || queue_.empty() || closed()) return;
   size_t bytes = 0;
   iovec iov[SendVector::kMaxIov];
   const int n = queue_.Gather(iov, SendVector::kMaxIov, &bytes);
@@ -253,13 +253,13 @@ void TcpSession::OnSend(int32_t result, uint32_t) {
   if (result >= 0) {
     queue_.Consume(static_cast<size_t>(result));
     NoteWritten(static_cast<size_t>(result));
-    if (state_ != State::kClosed) {
+    if (!closed()) {
       if (!queue_.empty()) {
         ScheduleFlush();
       } else {
         MaybeFinishClose();
       }
-      if (state_ != State::kClosed) OnSent();
+      if (!closed()) OnSent();
     }
   } else if (result == -ECANCELED) {
     Teardown(absl::OkStatus());
@@ -272,7 +272,7 @@ void TcpSession::OnSend(int32_t result, uint32_t) {
 void TcpSession::BeginGracefulClose() { MaybeFinishClose(); }
 
 void TcpSession::MaybeFinishClose() {
-  if (state_ != State::kClosing || send_in_flight_ || !queue_.empty() || flush_scheduled_) return;
+  if (!closing() || send_in_flight_ || !queue_.empty() || flush_scheduled_) return;
   if (peer_eof_) {
     Teardown(absl::OkStatus());
     return;

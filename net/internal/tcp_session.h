@@ -69,7 +69,7 @@ class TcpSession : public SessionBase, private runtime::BufferRing::Waiter {
   virtual absl::StatusOr<size_t> Consume(absl::Span<char> bytes);
   // Whether received bytes are handed to Consume (otherwise they are drained); the default: while
   // the session is open.
-  virtual bool AcceptsInput() const { return state_ == State::kOpen; }
+  virtual bool AcceptsInput() const { return is_open(); }
   // The write hooks: the wire form of a package (the default uses the codec), of raw bytes
   // (WriteBytes, WriteBytesArray; the default queues them as they are), and of raw bytes given
   // away (WriteOwned). Each appends to `queue` only; on error it appends nothing.

@@ -79,7 +79,7 @@ absl::Status UdpSession::StartIo() {
 }
 
 void UdpSession::ArmRecv() {
-  if (recv_armed_ || state_ == State::kClosed || state_ == State::kClosing) return;
+  if (recv_armed_ || closed() || closing()) return;
   recv_armed_ = true;
   // MSG_TRUNC: the result is a datagram's real length, so truncation is visible.
   if (connected_) {
@@ -114,7 +114,7 @@ void UdpSession::OnRecv(int32_t result, uint32_t flags) {
   } else if (result < 0) {
     DeliverError(SocketError("recvmsg", -result));
   }
-  if (!more && state_ == State::kOpen && result != -ENOBUFS) loop_->Defer([this] { ArmRecv(); });
+  if (!more && is_open() && result != -ENOBUFS) loop_->Defer([this] { ArmRecv(); });
   MaybeRelease();
 }
 
@@ -292,8 +292,8 @@ void UdpSession::ScheduleFlush() {
   // After this iteration's callbacks, so the datagrams they write can share GSO sends.
   loop_->Defer([this] {
     flush_scheduled_ = false;
-    if (state_ != State::kClosed) SubmitWaiting();
-    if (state_ == State::kClosing && SendsDone()) Teardown(absl::OkStatus());
+    if (!closed()) SubmitWaiting();
+    if (closing() && SendsDone()) Teardown(absl::OkStatus());
     MaybeRelease();
   });
 }
@@ -445,7 +445,7 @@ void UdpSession::OnBatchSent(SendBatch* raw, int32_t result) {
   SendSlot* slots = batch->head;
   batch->head = nullptr;
   const bool icmp = result == -ECONNREFUSED || result == -EHOSTUNREACH || result == -ENETUNREACH;
-  if (result >= 0 || result == -ECANCELED || state_ == State::kClosed) {
+  if (result >= 0 || result == -ECANCELED || closed()) {
     if (result >= 0) {
       NoteWritten(batch->bytes);
     } else {
@@ -476,8 +476,8 @@ void UdpSession::OnBatchSent(SendBatch* raw, int32_t result) {
     Requeue(slots, true);
   }
   KeepIdle(free_batches_, std::move(batch), kMaxFreeBatches);
-  if (state_ != State::kClosed && waiting_head_ != nullptr) ScheduleFlush();
-  if (state_ == State::kClosing && SendsDone()) Teardown(absl::OkStatus());
+  if (!closed() && waiting_head_ != nullptr) ScheduleFlush();
+  if (closing() && SendsDone()) Teardown(absl::OkStatus());
   MaybeRelease();
 }
 
@@ -499,8 +499,8 @@ void UdpSession::OnSent(SendSlot* raw, int32_t result, uint32_t) {
     }
   }
   RecycleSlot(std::move(slot));
-  if (state_ != State::kClosed && waiting_head_ != nullptr) ScheduleFlush();
-  if (state_ == State::kClosing && SendsDone()) Teardown(absl::OkStatus());
+  if (!closed() && waiting_head_ != nullptr) ScheduleFlush();
+  if (closing() && SendsDone()) Teardown(absl::OkStatus());
   MaybeRelease();
 }
 
@@ -536,7 +536,7 @@ absl::Status UdpSession::WriteBytesArray(absl::Span<const absl::string_view> par
 
 absl::Status UdpSession::Connect(const InetAddress& peer) {
   if (!connected_) return SessionBase::Connect(peer);
-  if (state_ != State::kOpen) return SessionClosedError(id());
+  if (!is_open()) return SessionClosedError(id());
   if (peer.family() != peer_.family()) {
     return absl::InvalidArgumentError(absl::StrCat("udp session ", id(), ": cannot switch from ",
                                                    peer_.ToString(), " to ", peer.ToString(),

@@ -68,13 +68,13 @@ absl::Status WithCloseCode(absl::Status error, uint16_t code) {
 }  // namespace
 
 bool WsSession::AcceptsInput() const {
-  if (handshaking_ || state_ == State::kOpen) return true;
+  if (state() == State::kHandshaking || is_open()) return true;
   // Closing: keep parsing until the peer's Close frame, unless this side failed the connection.
-  return state_ == State::kClosing && opened() && !close_received_ && !failing_;
+  return state() == State::kClosing && !close_received_ && !failing_;
 }
 
 bool WsSession::MayShutdownWrite() const {
-  if (!opened() || failing_) return true;  // a refused upgrade, a failed connection
+  if (state() == State::kRejecting || failing_) return true;  // a refused upgrade, a failed one
   // RFC 6455 7.1.1: the server closes the TCP connection first, once the Close frames crossed;
   // a client waits for the server's FIN (bounded by the close timeout).
   return is_server() && close_received_;
@@ -212,7 +212,7 @@ void WsSession::SendPing() {
 }
 
 bool WsSession::CloseWithCode(uint16_t code, absl::string_view reason) {
-  if (handshaking_) {
+  if (state() == State::kHandshaking) {
     Close();
     return true;
   }
@@ -223,7 +223,7 @@ bool WsSession::CloseWithCode(uint16_t code, absl::string_view reason) {
 }
 
 void WsSession::FailConnection(const absl::Status& error, uint16_t code) {
-  if (failing_ || !opened() || state_ == State::kClosed) return;
+  if (failing_ || (!is_open() && state() != State::kClosing)) return;
   failing_ = true;
   if (!close_sent_) QueueCloseFrame(code, CloseReason(error.message()));
   DeliverError(WithCloseCode(error, code));
@@ -243,7 +243,7 @@ void WsSession::TimedOut(const absl::Status& error) {
 }
 
 void WsSession::BeginGracefulClose() {
-  if (opened()) {
+  if (state() == State::kClosing) {  // opened: the close handshake (kRejecting: no frames)
     if (!close_sent_) QueueCloseFrame(ws::kCloseNormal, "");
     CancelTimer(&heartbeat_timer_);
     CancelTimer(&pong_timer_);
@@ -264,7 +264,7 @@ void WsSession::BeginGracefulClose() {
 }
 
 void WsSession::OnPeerEof() {
-  if (handshaking_) {
+  if (state() == State::kHandshaking) {
     FailHandshake(
         absl::UnavailableError("websocket: the peer closed the connection during the handshake"));
     return;

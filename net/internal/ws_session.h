@@ -155,7 +155,6 @@ class WsSession final : public TcpSession {
   runtime::TimerId heartbeat_timer_;
   runtime::TimerId pong_timer_;
   runtime::TimerId close_timer_;
-  bool handshaking_ = false;
   bool partial_tracked_ = false;
   bool pong_deferred_ = false;
   bool ping_outstanding_ = false;

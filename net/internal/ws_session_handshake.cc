@@ -40,7 +40,6 @@ WsSession::~WsSession() = default;
 
 void WsSession::Start(const NewSessionCallback& callback) {
   new_session_ = callback;
-  handshaking_ = true;
   const absl::Duration timeout = config_->handshake_timeout;
   if (timeout != absl::InfiniteDuration()) {
     handshake_timer_ = loop_->RunAfter(timeout, [this, timeout] {
@@ -64,7 +63,7 @@ void WsSession::Start(const NewSessionCallback& callback) {
 }
 
 void WsSession::Close() {
-  if (handshaking_) {
+  if (state() == State::kHandshaking) {
     FailHandshake(absl::CancelledError("websocket: closed during the opening handshake"));
     return;
   }
@@ -72,7 +71,7 @@ void WsSession::Close() {
 }
 
 absl::StatusOr<size_t> WsSession::Consume(absl::Span<char> bytes) {
-  if (handshaking_) {
+  if (state() == State::kHandshaking) {
     return is_server() ? ConsumeServerHandshake(bytes) : ConsumeClientHandshake(bytes);
   }
   FeedFrames(bytes);
@@ -189,12 +188,10 @@ void WsSession::RejectUpgrade(const std::string& response, const absl::Status& r
 
 void WsSession::FailHandshake(const absl::Status& error) {
   EndHandshake();
-  ReportOpenResult(error);
-  Teardown(error);  // unopened: no callbacks
+  Teardown(error);  // unopened: no callbacks; the endpoint learns `error`
 }
 
 void WsSession::EndHandshake() {
-  handshaking_ = false;
   new_session_ = nullptr;
   CancelTimer(&handshake_timer_);
 }
