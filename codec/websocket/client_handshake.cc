@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ringnet/codec/websocket/base64.h"
 #include "ringnet/codec/websocket/http.h"
 #include "ringnet/codec/websocket/secure_random.h"
 
@@ -22,11 +22,12 @@ bool IsClean(absl::string_view s, bool spaces_ok) {
   return true;
 }
 
-// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): one caller, which passes the request's
-// fields.
+// One caller, which passes the request's fields in this order.
+// NOLINTBEGIN(bugprone-easily-swappable-parameters)
 absl::Status CheckRequestInputs(absl::string_view host, absl::string_view path,
                                 absl::string_view key, absl::Span<const std::string> protocols,
                                 absl::string_view origin) {
+  // NOLINTEND(bugprone-easily-swappable-parameters)
   if (host.empty() || !IsClean(host, false)) {
     return absl::InvalidArgumentError("websocket: malformed host for the upgrade request");
   }
@@ -85,7 +86,7 @@ absl::Status CheckResponseFields(const HttpHead& head, absl::string_view expecte
 std::string GenerateClientKey() {
   char nonce[16];
   SecureRandomBytes(nonce, sizeof(nonce));
-  return Base64Encode(absl::string_view(nonce, sizeof(nonce)));
+  return absl::Base64Escape(absl::string_view(nonce, sizeof(nonce)));
 }
 
 absl::StatusOr<std::string> BuildUpgradeRequest(absl::string_view host, absl::string_view path,
@@ -107,10 +108,11 @@ absl::StatusOr<std::string> BuildUpgradeRequest(absl::string_view host, absl::st
 }
 
 // The two views cannot be swapped unnoticed: a swap fails every handshake test.
+// NOLINTBEGIN(bugprone-easily-swappable-parameters)
 absl::StatusOr<UpgradeResponse> ValidateUpgradeResponse(
-    absl::string_view buffered,
-    absl::string_view expected_key,  // NOLINT(bugprone-easily-swappable-parameters)
+    absl::string_view buffered, absl::string_view expected_key,
     absl::Span<const std::string> offered_protocols, const HandshakeLimits& limits) {
+  // NOLINTEND(bugprone-easily-swappable-parameters)
   UpgradeResponse response;
   switch (FindHead(buffered, limits.max_header_bytes, &response.header_bytes)) {
     case HeadSearch::kIncomplete:

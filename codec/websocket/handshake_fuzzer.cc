@@ -10,17 +10,18 @@
 //   - an accepted request's 101 response passes our own client's validation;
 //   - a rejection carries one of the documented statuses;
 //   - a parsed URL round-trips through its Host header form;
-//   - base64 that decodes re-encodes to the same text.
+//   - a valid client key is canonical base64 of 16 bytes.
 //
 //   scripts/fuzz.sh handshake_fuzzer 60
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "ringnet/codec/websocket/base64.h"
 #include "ringnet/codec/websocket/client_handshake.h"
+#include "ringnet/codec/websocket/handshake.h"
 #include "ringnet/codec/websocket/server_handshake.h"
 #include "ringnet/codec/websocket/sha1.h"
 #include "ringnet/codec/websocket/url.h"
@@ -116,8 +117,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzServer(input);
   FuzzClient(input);
   FuzzUrl(input);
-  if (std::optional<std::string> decoded = Base64Decode(input)) {
-    Check(Base64Encode(*decoded) == input);
+  if (IsValidClientKey(input)) {
+    std::string decoded;
+    Check(absl::Base64Unescape(input, &decoded) && decoded.size() == 16 &&
+          absl::Base64Escape(decoded) == input);
   }
   Sha1 split;
   split.Update(input.substr(0, size / 2));

@@ -20,6 +20,23 @@ TEST(HandshakeTest, ClientKeyMustBeBase64OfSixteenBytes) {
   EXPECT_FALSE(IsValidClientKey("dGhlIHNhbXBsZSBub25jZQ"));    // no padding
   EXPECT_FALSE(IsValidClientKey("dGhlIHNhbXBsZSBub25jZQ=!"));  // bad character
   EXPECT_FALSE(IsValidClientKey("AAAAAAAAAAAAAAAAAAAAAAAA"));  // 18 bytes
+  // Only the canonical form: the unused bits of the last character are zero, no whitespace,
+  // the standard alphabet, padding where it belongs.
+  EXPECT_FALSE(IsValidClientKey("dGhlIHNhbXBsZSBub25jZR=="));  // nonzero unused bits
+  EXPECT_FALSE(IsValidClientKey(" GhlIHNhbXBsZSBub25jZQ=="));
+  EXPECT_FALSE(IsValidClientKey("dGhlIHNhbXBsZSBub25jZQ\n="));
+  EXPECT_FALSE(IsValidClientKey("dGhlIHNhbXBsZSBub25j-_=="));  // web-safe alphabet
+  EXPECT_FALSE(IsValidClientKey("dGhlIHNhbXBsZSBub25jZQ=A"));
+}
+
+// RFC 4648 section 10's vectors, through the accept key's encoder (abseil's).
+TEST(HandshakeTest, AcceptKeyIsStandardPaddedBase64) {
+  const std::string accept = ComputeAcceptKey("any key");
+  EXPECT_EQ(accept.size(), 28u);  // 20 bytes of SHA-1
+  EXPECT_EQ(accept.back(), '=');
+  EXPECT_EQ(
+      accept.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
+      std::string::npos);
 }
 
 }  // namespace
