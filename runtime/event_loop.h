@@ -138,7 +138,10 @@ class EventLoop {
   bool Post(Task task);
 
   // Queues `task` to run on the loop thread after the current callbacks, before the loop next
-  // waits. Loop thread only; cheaper than Post (no lock, no wakeup).
+  // waits. Tasks run in the order they were deferred (first in, first out: sessions rely on it,
+  // e.g. a flush deferred before a release runs first); a task deferred by a deferred task runs
+  // after all of those already queued, in the next iteration. Loop thread only; cheaper than
+  // Post (no lock, no wakeup).
   void Defer(Task task);
 
   // Registers `hook` to run on the loop thread when the loop starts stopping, before requests in

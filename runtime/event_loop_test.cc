@@ -343,6 +343,28 @@ TEST_P(EventLoopTest, DeferredTasksRunAfterTheCurrentCallback) {
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
 }
 
+// Defer promises first-in, first-out, and defers from deferred tasks after all queued ones.
+TEST_P(EventLoopTest, DeferredTasksRunInTheOrderTheyWereDeferred) {
+  auto loop = MakeLoop();
+  std::vector<int> order;
+  std::promise<void> finished;
+  LoopThread running(loop.get());
+  loop->Post([&] {
+    for (int i = 0; i < 100; ++i) {
+      loop->Defer([&, i] {
+        order.push_back(i);
+        if (i == 0) loop->Defer([&] { order.push_back(1000); });  // after 1..99
+        if (i == 99) loop->Defer([&] { finished.set_value(); });
+      });
+    }
+  });
+  finished.get_future().wait();
+  running.Join();
+  ASSERT_EQ(order.size(), 101u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(order[i], i);
+  EXPECT_EQ(order[100], 1000);
+}
+
 TEST_P(EventLoopTest, StopHooksRunOnTheLoopThreadBeforeCancellation) {
   auto loop = MakeLoop();
   bool hook_ran = false;
