@@ -404,13 +404,7 @@ void UdpSession::SwitchPeer() {
   std::unique_ptr<SendSlot> marker(PopWaiting());
   absl::Status connected = ConnectNow(marker->peer);
   if (!connected.ok()) {
-    int dropped = 0;
-    while (waiting_head_ != nullptr && !waiting_head_->switch_peer) {
-      std::unique_ptr<SendSlot> slot(PopWaiting());
-      shared_->Unreserve(static_cast<int64_t>(slot->data.size()));
-      RecycleSlot(std::move(slot));
-      ++dropped;
-    }
+    const int dropped = DropWaiting(/*up_to_switch=*/true);
     DeliverError(
         absl::Status(connected.code(), absl::StrCat(connected.message(), "; ", dropped,
                                                     " datagrams written for that peer dropped")));
@@ -418,13 +412,14 @@ void UdpSession::SwitchPeer() {
   RecycleSlot(std::move(marker));
 }
 
-void UdpSession::DropWaiting() {
-  while (waiting_head_ != nullptr) {
-    std::unique_ptr<SendSlot> slot(waiting_head_);
-    waiting_head_ = slot->next;
+int UdpSession::DropWaiting(bool up_to_switch) {
+  int dropped = 0;
+  while (waiting_head_ != nullptr && !(up_to_switch && waiting_head_->switch_peer)) {
+    std::unique_ptr<SendSlot> slot(PopWaiting());
     shared_->Unreserve(static_cast<int64_t>(slot->data.size()));
+    if (!slot->switch_peer) ++dropped;
   }
-  waiting_tail_ = nullptr;
+  return dropped;
 }
 
 void UdpSession::Requeue(SendSlot* head, bool alone) {

@@ -117,7 +117,9 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   void SubmitBatch(int count);
   void ScheduleFlush();
   void SubmitWaiting();
-  void DropWaiting();
+  // Drops the waiting datagrams (unreserving their bytes): all of them, or those before the next
+  // peer switch. Returns how many datagrams it dropped.
+  int DropWaiting(bool up_to_switch = false);
   void Append(SendSlot* slot);
   SendSlot* PopWaiting();
   // connect(2) to `peer`, at once.
