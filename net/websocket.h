@@ -34,9 +34,25 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "ringnet/net/session.h"
 
 namespace ringnet::net {
+
+// A WebSocket session's timers, the same for servers and clients (WsServerOptions and
+// WsClientOptions inherit them). Each must be positive; InfiniteDuration disables a timer (a
+// heartbeat period of infinity sends no pings).
+struct WsTimeouts {
+  // The opening handshake must complete in this time, else the connection is closed.
+  absl::Duration handshake_timeout = absl::Seconds(10);
+  // A ping every period; the peer must answer each with a pong within pong_timeout,
+  // else the connection fails with close code 1011.
+  absl::Duration heartbeat_period = absl::InfiniteDuration();
+  absl::Duration pong_timeout = absl::Seconds(10);
+  // After our Close frame, the peer's Close (and, for a server, the TCP close) must follow within
+  // this time, else the connection is dropped.
+  absl::Duration close_timeout = absl::Seconds(5);
+};
 
 // What a WebSocket session knows about its connection (see GetWebSocketInfo).
 struct WebSocketInfo {

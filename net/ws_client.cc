@@ -40,21 +40,11 @@ absl::StatusOr<InetAddress> Resolve(const codec::websocket::WsUrl& url) {
   return address;
 }
 
-absl::Status CheckTimers(const WsClientOptions& options) {
-  for (absl::Duration d : {options.handshake_timeout, options.heartbeat_period,
-                           options.pong_timeout, options.close_timeout}) {
-    if (d <= absl::ZeroDuration()) {
-      return absl::InvalidArgumentError("WsClientOptions: timeouts and periods must be positive");
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<WsClient>> WsClient::Create(runtime::EventLoopGroup* group,
                                                            WsClientOptions options) {
-  if (absl::Status ok = CheckTimers(options); !ok.ok()) return ok;
+  if (absl::Status ok = internal::CheckWsTimeouts(options, "WsClientOptions"); !ok.ok()) return ok;
   absl::StatusOr<codec::websocket::WsUrl> url = codec::websocket::ParseWsUrl(options.url);
   if (!url.ok()) return url.status();
   if (!options.server.valid()) {
@@ -68,10 +58,7 @@ absl::StatusOr<std::unique_ptr<WsClient>> WsClient::Create(runtime::EventLoopGro
   config->request_path = url->path;
   config->subprotocols = std::move(options.subprotocols);
   config->origin = std::move(options.origin);
-  config->handshake_timeout = options.handshake_timeout;
-  config->heartbeat_period = options.heartbeat_period;
-  config->pong_timeout = options.pong_timeout;
-  config->close_timeout = options.close_timeout;
+  config->timeouts = options;  // the WsTimeouts part
   // A request that cannot be built (a bad subprotocol token, an origin with control characters)
   // is an error in the options, not a connect failure.
   absl::StatusOr<std::string> request = codec::websocket::BuildUpgradeRequest(

@@ -47,7 +47,7 @@ namespace ringnet::net {
 // TcpClientOptions (connections, new_session, connect_timeout, reconnect..., on_error) plus the
 // WebSocket settings. `server` may be left unset: it is then the URL's host (an IP literal, or a
 // name resolved once by Create) and port.
-struct WsClientOptions : TcpClientOptions {
+struct WsClientOptions : TcpClientOptions, WsTimeouts {
   // ws://host[:port]/path?query (wss:// is refused: no TLS here). Required.
   std::string url;
   // Sec-WebSocket-Protocol offers, in order of preference; the server may choose one (see
@@ -55,11 +55,6 @@ struct WsClientOptions : TcpClientOptions {
   std::vector<std::string> subprotocols;
   // The Origin header to send; empty: none (browsers always send one, other clients need not).
   std::string origin;
-  // See the file comment. Infinite disables a timer (a heartbeat period of infinity: no pings).
-  absl::Duration handshake_timeout = absl::Seconds(10);
-  absl::Duration heartbeat_period = absl::InfiniteDuration();
-  absl::Duration pong_timeout = absl::Seconds(10);
-  absl::Duration close_timeout = absl::Seconds(5);
 };
 
 class WsClient {

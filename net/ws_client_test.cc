@@ -302,5 +302,22 @@ TEST(WsClientTest, OptionErrorsNameWsClientOptions) {
             "WsClientOptions.connections must be at least 1");
 }
 
+// Each of the four WsTimeouts is checked, and the error names WsClientOptions.
+TEST(WsClientTest, EveryTimerMustBePositive) {
+  auto group = runtime::EventLoopGroup::Create(1);
+  ASSERT_TRUE(group.ok());
+  for (absl::Duration WsTimeouts::*field :
+       {&WsTimeouts::handshake_timeout, &WsTimeouts::heartbeat_period, &WsTimeouts::pong_timeout,
+        &WsTimeouts::close_timeout}) {
+    WsClientOptions options;
+    options.url = "ws://127.0.0.1:1/";
+    options.new_session = [](SessionConfig&) { return absl::OkStatus(); };
+    options.*field = -absl::Seconds(1);
+    absl::Status status = WsClient::Create(group->get(), options).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(status.message(), "WsClientOptions: timeouts and periods must be positive");
+  }
+}
+
 }  // namespace
 }  // namespace ringnet::net

@@ -16,12 +16,7 @@ absl::Status CheckOptions(const WsServerOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat(
         "WsServerOptions.path must start with '/' and have no query: \"", options.path, "\""));
   }
-  for (absl::Duration d : {options.handshake_timeout, options.heartbeat_period,
-                           options.pong_timeout, options.close_timeout}) {
-    if (d <= absl::ZeroDuration()) {
-      return absl::InvalidArgumentError("WsServerOptions: timeouts and periods must be positive");
-    }
-  }
+  if (absl::Status ok = internal::CheckWsTimeouts(options, "WsServerOptions"); !ok.ok()) return ok;
   if (options.max_handshake_bytes < 256) {
     return absl::InvalidArgumentError("WsServerOptions.max_handshake_bytes must be at least 256");
   }
@@ -39,10 +34,7 @@ absl::StatusOr<std::unique_ptr<WsServer>> WsServer::Create(runtime::EventLoopGro
   config->upgrade.limits.max_header_bytes = options.max_handshake_bytes;
   config->upgrade.check_origin = std::move(options.check_origin);
   config->upgrade.select_subprotocol = std::move(options.select_subprotocol);
-  config->handshake_timeout = options.handshake_timeout;
-  config->heartbeat_period = options.heartbeat_period;
-  config->pong_timeout = options.pong_timeout;
-  config->close_timeout = options.close_timeout;
+  config->timeouts = options;  // the WsTimeouts part
   std::shared_ptr<const internal::WsSessionConfig> shared = std::move(config);
   absl::StatusOr<std::unique_ptr<TcpServer>> tcp = internal::TcpServerAccess::Create(
       group, static_cast<TcpServerOptions&&>(std::move(options)),

@@ -62,7 +62,7 @@ namespace ringnet::net {
 
 // TcpServerOptions (listen, new_session, backlog, accept_retry, on_error) plus the WebSocket
 // settings.
-struct WsServerOptions : TcpServerOptions {
+struct WsServerOptions : TcpServerOptions, WsTimeouts {
   // The path served, matched exactly against the request target without its query ("/chat"
   // serves "/chat" and "/chat?room=1"). Empty: every path.
   std::string path;
@@ -75,11 +75,6 @@ struct WsServerOptions : TcpServerOptions {
       select_subprotocol;
   // The upgrade request's head (through its blank line) must fit in this many bytes (else 431).
   size_t max_handshake_bytes = 8192;
-  // See the file comment. Infinite disables a timer (a heartbeat period of infinity: no pings).
-  absl::Duration handshake_timeout = absl::Seconds(10);
-  absl::Duration heartbeat_period = absl::InfiniteDuration();
-  absl::Duration pong_timeout = absl::Seconds(10);
-  absl::Duration close_timeout = absl::Seconds(5);
 };
 
 class WsServer {

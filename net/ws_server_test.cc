@@ -60,6 +60,23 @@ TEST(WsServerTest, OptionErrorsNameWsServerOptions) {
             "WsServerOptions.listen is not an IPv4/IPv6 address");
 }
 
+// Each of the four WsTimeouts is checked, and the error names WsServerOptions.
+TEST(WsServerTest, EveryTimerMustBePositive) {
+  auto group = runtime::EventLoopGroup::Create(1);
+  ASSERT_TRUE(group.ok());
+  for (absl::Duration WsTimeouts::*field :
+       {&WsTimeouts::handshake_timeout, &WsTimeouts::heartbeat_period, &WsTimeouts::pong_timeout,
+        &WsTimeouts::close_timeout}) {
+    WsServerOptions options;
+    options.listen = InetAddress::Loopback(0);
+    options.new_session = [](SessionConfig&) { return absl::OkStatus(); };
+    options.*field = absl::ZeroDuration();
+    absl::Status status = WsServer::Create(group->get(), options).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(status.message(), "WsServerOptions: timeouts and periods must be positive");
+  }
+}
+
 TEST(WsServerTest, EchoesTextBinaryEmptyAndLargeMessagesWithTheirKind) {
   WsHarness h;
   h.Start([](SessionConfig& c) {

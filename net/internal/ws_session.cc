@@ -67,6 +67,17 @@ absl::Status WithCloseCode(absl::Status error, uint16_t code) {
 
 }  // namespace
 
+absl::Status CheckWsTimeouts(const WsTimeouts& timeouts, absl::string_view options) {
+  for (absl::Duration d : {timeouts.handshake_timeout, timeouts.heartbeat_period,
+                           timeouts.pong_timeout, timeouts.close_timeout}) {
+    if (d <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(options, ": timeouts and periods must be positive"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool WsSession::AcceptsInput() const {
   if (state() == State::kHandshaking || is_open()) return true;
   // Closing: keep parsing until the peer's Close frame, unless this side failed the connection.
@@ -191,8 +202,8 @@ void WsSession::OnSent() {
 }
 
 void WsSession::StartHeartbeat() {
-  if (!is_open() || config_->heartbeat_period == absl::InfiniteDuration()) return;
-  heartbeat_timer_ = loop_->RunEvery(config_->heartbeat_period, [this] {
+  if (!is_open() || config_->timeouts.heartbeat_period == absl::InfiniteDuration()) return;
+  heartbeat_timer_ = loop_->RunEvery(config_->timeouts.heartbeat_period, [this] {
     if (is_open() && !ping_outstanding_) SendPing();
   });
 }
@@ -200,7 +211,7 @@ void WsSession::StartHeartbeat() {
 void WsSession::SendPing() {
   ping_outstanding_ = true;
   QueueControlFrame(Opcode::kPing, "ringnet");
-  const absl::Duration timeout = config_->pong_timeout;
+  const absl::Duration timeout = config_->timeouts.pong_timeout;
   if (timeout == absl::InfiniteDuration()) return;
   pong_timer_ = loop_->RunAfter(timeout, [this, timeout] {
     pong_timer_ = runtime::TimerId();
@@ -247,7 +258,7 @@ void WsSession::BeginGracefulClose() {
     if (!close_sent_) QueueCloseFrame(ws::kCloseNormal, "");
     CancelTimer(&heartbeat_timer_);
     CancelTimer(&pong_timer_);
-    const absl::Duration timeout = config_->close_timeout;
+    const absl::Duration timeout = config_->timeouts.close_timeout;
     if (timeout != absl::InfiniteDuration()) {
       close_timer_ = loop_->RunAfter(timeout, [this, timeout] {
         close_timer_ = runtime::TimerId();

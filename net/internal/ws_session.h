@@ -59,12 +59,12 @@ struct WsSessionConfig {
   std::string request_path = "/";
   std::vector<std::string> subprotocols;
   std::string origin;
-  // Timers; infinite disables one (a heartbeat period of infinity sends no pings).
-  absl::Duration handshake_timeout = absl::Seconds(10);
-  absl::Duration heartbeat_period = absl::InfiniteDuration();
-  absl::Duration pong_timeout = absl::Seconds(10);
-  absl::Duration close_timeout = absl::Seconds(5);
+  WsTimeouts timeouts;
 };
+
+// OK if every timer of `timeouts` is positive; else InvalidArgument naming `options` (the
+// caller's options struct, "WsServerOptions").
+absl::Status CheckWsTimeouts(const WsTimeouts& timeouts, absl::string_view options);
 
 class WsSession final : public TcpSession {
  public:

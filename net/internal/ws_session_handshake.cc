@@ -40,7 +40,7 @@ WsSession::~WsSession() = default;
 
 void WsSession::Start(const NewSessionCallback& callback) {
   new_session_ = callback;
-  const absl::Duration timeout = config_->handshake_timeout;
+  const absl::Duration timeout = config_->timeouts.handshake_timeout;
   if (timeout != absl::InfiniteDuration()) {
     handshake_timer_ = loop_->RunAfter(timeout, [this, timeout] {
       handshake_timer_ = runtime::TimerId();
