@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "ringnet/net/internal/client_slot.h"
 #include "ringnet/net/internal/socket.h"
-#include "ringnet/net/internal/tcp_client_access.h"
+#include "ringnet/net/internal/stream_endpoint_access.h"
 #include "ringnet/net/internal/tcp_session.h"
 
 namespace ringnet::net {
@@ -88,7 +88,7 @@ class TcpConnector final : public ClientSlot {
 
 absl::StatusOr<std::unique_ptr<TcpClient>> TcpClient::Create(runtime::EventLoopGroup* group,
                                                              const TcpClientOptions& options) {
-  return internal::TcpClientAccess::Create(
+  return internal::StreamEndpointAccess::CreateClient(
       group, options,
       [](runtime::EventLoop* loop, internal::UniqueFd fd) {
         return std::make_unique<internal::TcpSession>(loop, std::move(fd));
@@ -96,7 +96,7 @@ absl::StatusOr<std::unique_ptr<TcpClient>> TcpClient::Create(runtime::EventLoopG
       "TcpClient");
 }
 
-absl::StatusOr<std::unique_ptr<TcpClient>> internal::TcpClientAccess::Create(
+absl::StatusOr<std::unique_ptr<TcpClient>> internal::StreamEndpointAccess::CreateClient(
     runtime::EventLoopGroup* group, const TcpClientOptions& options,
     const StreamSessionFactory& factory, absl::string_view endpoint) {
   if (group == nullptr) {
@@ -127,22 +127,9 @@ absl::StatusOr<std::unique_ptr<TcpClient>> internal::TcpClientAccess::Create(
   return client;
 }
 
-TcpClient::~TcpClient() {
-  Close();
-  WaitClosed();
-}
-
-void TcpClient::Close() {
-  if (!state_->endpoint.BeginClosing()) return;
-  internal::EndpointShared::StopAll(
-      std::shared_ptr<internal::EndpointShared>(state_, &state_->endpoint));
-}
-
-bool TcpClient::WaitClosed(absl::Duration timeout) { return state_->endpoint.WaitIdle(timeout); }
-
-size_t TcpClient::session_count() const { return state_->endpoint.session_count(); }
-
-std::vector<SessionHandle> TcpClient::Sessions() const { return state_->endpoint.Sessions(); }
+TcpClient::TcpClient(std::shared_ptr<internal::ClientState> state)
+    : Endpoint(std::shared_ptr<internal::EndpointShared>(state, &state->endpoint)),
+      state_(std::move(state)) {}
 
 TcpClient::Stats TcpClient::stats() const {
   Stats s;

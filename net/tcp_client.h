@@ -31,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ringnet/net/endpoint.h"
 #include "ringnet/net/inet_address.h"
 #include "ringnet/net/session.h"
 #include "ringnet/runtime/event_loop_group.h"
@@ -39,7 +40,7 @@ namespace ringnet::net {
 
 namespace internal {
 struct ClientState;
-struct TcpClientAccess;
+struct StreamEndpointAccess;
 }  // namespace internal
 
 struct TcpClientOptions {
@@ -64,25 +65,15 @@ struct TcpClientOptions {
   std::function<void(const absl::Status&)> on_error;
 };
 
-class TcpClient {
+class TcpClient : public Endpoint {
  public:
   // Starts connecting every slot. Returns errors in the options; connect failures go to
   // `on_error` and the reconnect logic.
   static absl::StatusOr<std::unique_ptr<TcpClient>> Create(runtime::EventLoopGroup* group,
                                                            const TcpClientOptions& options);
-  TcpClient(const TcpClient&) = delete;
-  TcpClient& operator=(const TcpClient&) = delete;
-  // Close(), then waits for everything to finish.
-  ~TcpClient();
 
-  // Stops reconnecting and closes the sessions gracefully. Idempotent; returns at once.
-  void Close();
-  // Waits until all slots and sessions are gone; false on timeout or from a loop thread.
-  bool WaitClosed(absl::Duration timeout = absl::InfiniteDuration());
-
-  // Open sessions right now.
-  size_t session_count() const;
-  std::vector<SessionHandle> Sessions() const;
+  // Endpoint: Close() stops reconnecting and closes the sessions gracefully; WaitClosed() waits
+  // for all slots and sessions; the destructor does both.
 
   struct Stats {
     uint64_t connect_attempts = 0;
@@ -92,8 +83,8 @@ class TcpClient {
   Stats stats() const;
 
  private:
-  friend struct internal::TcpClientAccess;
-  explicit TcpClient(std::shared_ptr<internal::ClientState> state) : state_(std::move(state)) {}
+  friend struct internal::StreamEndpointAccess;
+  explicit TcpClient(std::shared_ptr<internal::ClientState> state);
 
   std::shared_ptr<internal::ClientState> state_;
 };

@@ -10,7 +10,7 @@
 #include "ringnet/net/internal/endpoint_shared.h"
 #include "ringnet/net/internal/loop_registry.h"
 #include "ringnet/net/internal/socket.h"
-#include "ringnet/net/internal/tcp_server_access.h"
+#include "ringnet/net/internal/stream_endpoint_access.h"
 #include "ringnet/net/internal/tcp_session.h"
 
 namespace ringnet::net {
@@ -171,7 +171,7 @@ class TcpListener final : public EndpointObject, public SessionObserver {
 
 absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Create(runtime::EventLoopGroup* group,
                                                              TcpServerOptions options) {
-  return internal::TcpServerAccess::Create(
+  return internal::StreamEndpointAccess::CreateServer(
       group, std::move(options),
       [](runtime::EventLoop* loop, UniqueFd fd) {
         return std::make_unique<internal::TcpSession>(loop, std::move(fd));
@@ -179,7 +179,7 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Create(runtime::EventLoopG
       "TcpServer");
 }
 
-absl::StatusOr<std::unique_ptr<TcpServer>> internal::TcpServerAccess::Create(
+absl::StatusOr<std::unique_ptr<TcpServer>> internal::StreamEndpointAccess::CreateServer(
     runtime::EventLoopGroup* group, TcpServerOptions options, StreamSessionFactory factory,
     absl::string_view endpoint) {
   if (group == nullptr) {
@@ -222,24 +222,9 @@ absl::StatusOr<std::unique_ptr<TcpServer>> internal::TcpServerAccess::Create(
   return server;
 }
 
-TcpServer::TcpServer(std::shared_ptr<State> state) : state_(std::move(state)) {}
-
-TcpServer::~TcpServer() {
-  Close();
-  WaitClosed();
-}
-
-void TcpServer::Close() {
-  if (!state_->endpoint.BeginClosing()) return;
-  internal::EndpointShared::StopAll(
-      std::shared_ptr<internal::EndpointShared>(state_, &state_->endpoint));
-}
-
-bool TcpServer::WaitClosed(absl::Duration timeout) { return state_->endpoint.WaitIdle(timeout); }
-
-size_t TcpServer::session_count() const { return state_->endpoint.session_count(); }
-
-std::vector<SessionHandle> TcpServer::Sessions() const { return state_->endpoint.Sessions(); }
+TcpServer::TcpServer(std::shared_ptr<State> state)
+    : Endpoint(std::shared_ptr<internal::EndpointShared>(state, &state->endpoint)),
+      state_(std::move(state)) {}
 
 TcpServer::Stats TcpServer::stats() const {
   Stats s;

@@ -33,6 +33,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ringnet/net/endpoint.h"
 #include "ringnet/net/inet_address.h"
 #include "ringnet/net/session.h"
 #include "ringnet/runtime/event_loop_group.h"
@@ -41,7 +42,7 @@ namespace ringnet::net {
 
 namespace internal {
 class TcpListener;
-struct TcpServerAccess;
+struct StreamEndpointAccess;
 }  // namespace internal
 
 struct TcpServerOptions {
@@ -57,29 +58,17 @@ struct TcpServerOptions {
   std::function<void(const absl::Status&)> on_error;
 };
 
-class TcpServer {
+class TcpServer : public Endpoint {
  public:
   // Binds and starts accepting on every loop of `group`. Bind errors are returned here.
   static absl::StatusOr<std::unique_ptr<TcpServer>> Create(runtime::EventLoopGroup* group,
                                                            TcpServerOptions options);
-  TcpServer(const TcpServer&) = delete;
-  TcpServer& operator=(const TcpServer&) = delete;
-  // Close(), then waits for every session to finish closing.
-  ~TcpServer();
 
   // The bound address (the real port when 0 was asked).
   const InetAddress& address() const { return address_; }
 
-  // Stops accepting and closes every open session gracefully (getty leaves them open). Returns at
-  // once; see WaitClosed. Idempotent.
-  void Close();
-  // Waits until the listeners and all sessions are gone; false on timeout or when called from a
-  // loop thread.
-  bool WaitClosed(absl::Duration timeout = absl::InfiniteDuration());
-
-  // Open sessions, and handles to them.
-  size_t session_count() const;
-  std::vector<SessionHandle> Sessions() const;
+  // Endpoint: Close() stops accepting and closes every open session gracefully (getty leaves them
+  // open); WaitClosed() waits for the listeners and all sessions; the destructor does both.
 
   struct Stats {
     uint64_t accepted = 0;       // sessions opened
@@ -90,7 +79,7 @@ class TcpServer {
 
  private:
   friend class internal::TcpListener;
-  friend struct internal::TcpServerAccess;
+  friend struct internal::StreamEndpointAccess;
   struct State;
   explicit TcpServer(std::shared_ptr<State> state);
 

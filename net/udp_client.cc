@@ -75,21 +75,8 @@ absl::StatusOr<std::unique_ptr<UdpClient>> UdpClient::Create(runtime::EventLoopG
   return client;
 }
 
-UdpClient::~UdpClient() {
-  Close();
-  WaitClosed();
-}
-
-void UdpClient::Close() {
-  if (!state_->endpoint.BeginClosing()) return;
-  internal::EndpointShared::StopAll(
-      std::shared_ptr<internal::EndpointShared>(state_, &state_->endpoint));
-}
-
-bool UdpClient::WaitClosed(absl::Duration timeout) { return state_->endpoint.WaitIdle(timeout); }
-
-size_t UdpClient::session_count() const { return state_->endpoint.session_count(); }
-
-std::vector<SessionHandle> UdpClient::Sessions() const { return state_->endpoint.Sessions(); }
+UdpClient::UdpClient(std::shared_ptr<internal::ClientState> state)
+    : Endpoint(std::shared_ptr<internal::EndpointShared>(state, &state->endpoint)),
+      state_(std::move(state)) {}
 
 }  // namespace ringnet::net

@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ringnet/net/endpoint.h"
 #include "ringnet/net/inet_address.h"
 #include "ringnet/net/session.h"
 #include "ringnet/runtime/event_loop_group.h"
@@ -63,25 +64,17 @@ struct UdpClientOptions {
   std::function<void(const absl::Status&)> on_error;
 };
 
-class UdpClient {
+class UdpClient : public Endpoint {
  public:
   // Starts every slot. Returns errors in the options.
   static absl::StatusOr<std::unique_ptr<UdpClient>> Create(runtime::EventLoopGroup* group,
                                                            const UdpClientOptions& options);
-  UdpClient(const UdpClient&) = delete;
-  UdpClient& operator=(const UdpClient&) = delete;
-  ~UdpClient();
 
-  // Stops reconnecting and closes the sessions. Idempotent; returns at once.
-  void Close();
-  // Waits until all slots and sessions are gone; false on timeout or from a loop thread.
-  bool WaitClosed(absl::Duration timeout = absl::InfiniteDuration());
-
-  size_t session_count() const;
-  std::vector<SessionHandle> Sessions() const;
+  // Endpoint: Close() stops reconnecting and closes the sessions; WaitClosed() waits for all
+  // slots and sessions; the destructor does both.
 
  private:
-  explicit UdpClient(std::shared_ptr<internal::ClientState> state) : state_(std::move(state)) {}
+  explicit UdpClient(std::shared_ptr<internal::ClientState> state);
   std::shared_ptr<internal::ClientState> state_;
 };
 

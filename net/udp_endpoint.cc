@@ -77,11 +77,10 @@ absl::StatusOr<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Create(
   absl::StatusOr<InetAddress> bound = internal::LocalAddressOf(fd->get());
   if (!bound.ok()) return bound.status();
 
-  std::unique_ptr<UdpEndpoint> endpoint(new UdpEndpoint());
-  endpoint->state_ = std::make_shared<State>(group);
-  endpoint->state_->keep_alive = endpoint->state_;
-  endpoint->address_ = *bound;
   auto session = std::make_unique<internal::UdpSession>(loop, *std::move(fd), /*connected=*/false);
+  std::unique_ptr<UdpEndpoint> endpoint(
+      new UdpEndpoint(std::make_shared<State>(group), *bound, session->handle()));
+  endpoint->state_->keep_alive = endpoint->state_;
   if (options.per_peer_sessions) {
     session->EnablePeerSessions(
         [callback = options.new_session, idle = options.peer_idle_timeout](SessionConfig& c) {
@@ -99,17 +98,15 @@ absl::StatusOr<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Create(
     endpoint->state_->keep_alive.reset();
     return handle.status();
   }
-  endpoint->session_ = *handle;
   return endpoint;
 }
 
-UdpEndpoint::~UdpEndpoint() {
-  Close();
-  WaitClosed();
-}
-
-void UdpEndpoint::Close() { session_.Close(); }
-
-bool UdpEndpoint::WaitClosed(absl::Duration timeout) { return state_->endpoint.WaitIdle(timeout); }
+UdpEndpoint::UdpEndpoint(std::shared_ptr<State> state, const InetAddress& address,
+                         SessionHandle session)
+    : Endpoint(std::shared_ptr<internal::EndpointShared>(state, &state->endpoint),
+               [session] { session.Close(); }),
+      state_(std::move(state)),
+      address_(address),
+      session_(std::move(session)) {}
 
 }  // namespace ringnet::net

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ringnet/net/endpoint.h"
 #include "ringnet/net/inet_address.h"
 #include "ringnet/net/session.h"
 #include "ringnet/runtime/event_loop_group.h"
@@ -50,29 +51,23 @@ struct UdpEndpointOptions {
   size_t max_peers = 4096;
 };
 
-class UdpEndpoint {
+class UdpEndpoint : public Endpoint {
  public:
   // Binds and opens the session on the group's next loop. Bind errors and a rejected session
   // (new_session or OnOpen failing) are returned here.
   static absl::StatusOr<std::unique_ptr<UdpEndpoint>> Create(runtime::EventLoopGroup* group,
                                                              const UdpEndpointOptions& options);
-  UdpEndpoint(const UdpEndpoint&) = delete;
-  UdpEndpoint& operator=(const UdpEndpoint&) = delete;
-  // Close(), then waits for the session to finish.
-  ~UdpEndpoint();
-
   // The bound address (the real port when 0 was asked).
   const InetAddress& address() const { return address_; }
   // The endpoint's session.
   const SessionHandle& session() const { return session_; }
-  // Closes the session (datagrams already handed to the kernel still leave).
-  void Close();
-  // Waits until the session is gone; false on timeout or from a loop thread.
-  bool WaitClosed(absl::Duration timeout = absl::InfiniteDuration());
+  // Endpoint: Close() closes the session (datagrams already handed to the kernel still leave;
+  // per-peer sessions close with it); WaitClosed() waits until it is gone; the destructor does
+  // both. Sessions() holds the endpoint's own session (not its per-peer sessions).
 
  private:
   struct State;  // outlives the session: the destructor waits for it to close
-  UdpEndpoint() = default;
+  UdpEndpoint(std::shared_ptr<State> state, const InetAddress& address, SessionHandle session);
 
   std::shared_ptr<State> state_;
   InetAddress address_;

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "ringnet/codec/websocket/client_handshake.h"
 #include "ringnet/codec/websocket/url.h"
-#include "ringnet/net/internal/tcp_client_access.h"
+#include "ringnet/net/internal/stream_endpoint_access.h"
 #include "ringnet/net/internal/ws_session.h"
 
 namespace ringnet::net {
@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<WsClient>> WsClient::Create(runtime::EventLoopGro
       config->subprotocols, config->origin);
   if (!request.ok()) return request.status();
   std::shared_ptr<const internal::WsSessionConfig> shared = std::move(config);
-  absl::StatusOr<std::unique_ptr<TcpClient>> tcp = internal::TcpClientAccess::Create(
+  absl::StatusOr<std::unique_ptr<TcpClient>> tcp = internal::StreamEndpointAccess::CreateClient(
       group, options,
       [shared](runtime::EventLoop* loop, internal::UniqueFd fd) {
         return std::make_unique<internal::WsSession>(loop, std::move(fd), shared);
@@ -76,6 +76,8 @@ absl::StatusOr<std::unique_ptr<WsClient>> WsClient::Create(runtime::EventLoopGro
   return std::unique_ptr<WsClient>(new WsClient(*std::move(tcp)));
 }
 
-WsClient::~WsClient() = default;  // ~TcpClient closes and waits
+// The same books as the TcpClient: ~TcpClient (tcp_) closes and waits first.
+WsClient::WsClient(std::unique_ptr<TcpClient> tcp)
+    : Endpoint(internal::StreamEndpointAccess::SharedOf(*tcp)), tcp_(std::move(tcp)) {}
 
 }  // namespace ringnet::net

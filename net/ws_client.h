@@ -57,35 +57,20 @@ struct WsClientOptions : TcpClientOptions, WsTimeouts {
   std::string origin;
 };
 
-class WsClient {
+class WsClient : public Endpoint {
  public:
   // Starts connecting every slot. Returns errors in the options (a bad URL, a name that does not
   // resolve); connect and upgrade failures go to `on_error` and the reconnect logic.
   static absl::StatusOr<std::unique_ptr<WsClient>> Create(runtime::EventLoopGroup* group,
                                                           WsClientOptions options);
-  WsClient(const WsClient&) = delete;
-  WsClient& operator=(const WsClient&) = delete;
-  // Close(), then waits for everything to finish.
-  ~WsClient();
-
-  // Stops reconnecting; sessions run the close handshake. Idempotent; returns at once.
-  // Thread-safe.
-  void Close() { tcp_->Close(); }
-  // Waits until all slots and sessions are gone; false on timeout or from a loop thread.
-  // Thread-safe.
-  bool WaitClosed(absl::Duration timeout = absl::InfiniteDuration()) {
-    return tcp_->WaitClosed(timeout);
-  }
-
-  // Open (upgraded) sessions right now. Thread-safe.
-  size_t session_count() const { return tcp_->session_count(); }
-  std::vector<SessionHandle> Sessions() const { return tcp_->Sessions(); }
+  // Endpoint: Close() stops reconnecting; sessions run the close handshake. WaitClosed() waits
+  // for all slots and sessions; the destructor does both. Sessions() holds the upgraded ones.
 
   // connect_failures counts failed upgrades too. Thread-safe.
   TcpClient::Stats stats() const { return tcp_->stats(); }
 
  private:
-  explicit WsClient(std::unique_ptr<TcpClient> tcp) : tcp_(std::move(tcp)) {}
+  explicit WsClient(std::unique_ptr<TcpClient> tcp);
 
   std::unique_ptr<TcpClient> tcp_;
 };

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "ringnet/net/internal/tcp_server_access.h"
+#include "ringnet/net/internal/stream_endpoint_access.h"
 #include "ringnet/net/internal/ws_session.h"
 
 namespace ringnet::net {
@@ -36,7 +36,7 @@ absl::StatusOr<std::unique_ptr<WsServer>> WsServer::Create(runtime::EventLoopGro
   config->upgrade.select_subprotocol = std::move(options.select_subprotocol);
   config->timeouts = options;  // the WsTimeouts part
   std::shared_ptr<const internal::WsSessionConfig> shared = std::move(config);
-  absl::StatusOr<std::unique_ptr<TcpServer>> tcp = internal::TcpServerAccess::Create(
+  absl::StatusOr<std::unique_ptr<TcpServer>> tcp = internal::StreamEndpointAccess::CreateServer(
       group, static_cast<TcpServerOptions&&>(std::move(options)),
       [shared](runtime::EventLoop* loop, internal::UniqueFd fd) {
         return std::make_unique<internal::WsSession>(loop, std::move(fd), shared);
@@ -46,6 +46,8 @@ absl::StatusOr<std::unique_ptr<WsServer>> WsServer::Create(runtime::EventLoopGro
   return std::unique_ptr<WsServer>(new WsServer(*std::move(tcp)));
 }
 
-WsServer::~WsServer() = default;  // ~TcpServer closes and waits
+// The same books as the TcpServer: ~TcpServer (tcp_) closes and waits first.
+WsServer::WsServer(std::unique_ptr<TcpServer> tcp)
+    : Endpoint(internal::StreamEndpointAccess::SharedOf(*tcp)), tcp_(std::move(tcp)) {}
 
 }  // namespace ringnet::net

@@ -77,33 +77,19 @@ struct WsServerOptions : TcpServerOptions, WsTimeouts {
   size_t max_handshake_bytes = 8192;
 };
 
-class WsServer {
+class WsServer : public Endpoint {
  public:
   // Binds and starts accepting on every loop of `group`. Bad options and bind errors are
   // returned here.
   static absl::StatusOr<std::unique_ptr<WsServer>> Create(runtime::EventLoopGroup* group,
                                                           WsServerOptions options);
-  WsServer(const WsServer&) = delete;
-  WsServer& operator=(const WsServer&) = delete;
-  // Close(), then waits for every session to finish closing.
-  ~WsServer();
-
   // The bound address (the real port when 0 was asked). Thread-safe.
   const InetAddress& address() const { return tcp_->address(); }
 
-  // Stops accepting; upgrades in progress are dropped, open sessions run the close handshake
-  // (1000). Returns at once; see WaitClosed. Idempotent. Thread-safe.
-  void Close() { tcp_->Close(); }
-  // Waits until the listeners and all sessions are gone; false on timeout or when called from a
-  // loop thread. Thread-safe.
-  bool WaitClosed(absl::Duration timeout = absl::InfiniteDuration()) {
-    return tcp_->WaitClosed(timeout);
-  }
-
-  // Open sessions (upgraded; not those still in their handshake), and handles to them.
-  // Thread-safe.
-  size_t session_count() const { return tcp_->session_count(); }
-  std::vector<SessionHandle> Sessions() const { return tcp_->Sessions(); }
+  // Endpoint: Close() stops accepting; upgrades in progress are dropped, open sessions run the
+  // close handshake (1000). WaitClosed() waits for the listeners and all sessions; the
+  // destructor does both. Sessions() holds the upgraded sessions, not those still in their
+  // handshake.
 
   // accepted: upgraded sessions that opened; rejected: refused upgrades (HTTP errors, timeouts,
   // connections closed during the handshake) and sessions refused by new_session or OnOpen.
@@ -111,7 +97,7 @@ class WsServer {
   TcpServer::Stats stats() const { return tcp_->stats(); }
 
  private:
-  explicit WsServer(std::unique_ptr<TcpServer> tcp) : tcp_(std::move(tcp)) {}
+  explicit WsServer(std::unique_ptr<TcpServer> tcp);
 
   std::unique_ptr<TcpServer> tcp_;
 };
