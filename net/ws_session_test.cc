@@ -138,6 +138,30 @@ TEST(WsSessionTest, CodecAppliesPerMessage) {
   ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->closes() == 1; }));
 }
 
+// The peer's Close frame parsed in the same read as a message that fails the connection: the
+// failure's Close frame (1007) is the only one sent, the peer's is recorded, not answered.
+TEST(WsSessionTest, ACloseFrameBehindAFailingMessageIsNotAnswered) {
+  WsHarness h;
+  h.Start([](SessionConfig& c) { c.codec = std::make_shared<codec::LengthFieldCodec>(); });
+  RawWsPeer peer = MustConnect(h);
+  ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->opens() == 1; }));
+  const std::string half_package = testing::LengthFramed("body").substr(0, 5);
+  ASSERT_TRUE(peer.SendBytes(Frame(Opcode::kBinary, half_package, true) +
+                             Frame(Opcode::kClose, std::string("\x03\xe8", 2), true))
+                  .ok());
+  absl::StatusOr<WsMessage> close = peer.Read();
+  ASSERT_TRUE(close.ok()) << close.status();
+  EXPECT_EQ(close->type, Opcode::kClose);
+  EXPECT_EQ(close->close_code, ws::kCloseInvalidPayload);
+  absl::StatusOr<WsMessage> after = peer.Read();  // nothing after the one Close frame: EOF
+  EXPECT_TRUE(absl::IsOutOfRange(after.status())) << after.status();
+  peer.Close();
+  ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->closes() == 1; }));
+  std::vector<absl::Status> errors = h.listener->errors();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(WebSocketCloseCode(errors[0]), ws::kCloseInvalidPayload) << errors[0];
+}
+
 TEST(WsSessionTest, TextWritesMustBeUtf8) {
   WsHarness h;
   std::atomic<bool> refused{false};

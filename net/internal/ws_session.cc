@@ -2,6 +2,7 @@
 // handshake. The handshake phase is in ws_session_handshake.cc.
 #include "ringnet/net/internal/ws_session.h"
 
+#include <cassert>
 #include <string>
 #include <utility>
 
@@ -81,14 +82,14 @@ absl::Status CheckWsTimeouts(const WsTimeouts& timeouts, absl::string_view optio
 bool WsSession::AcceptsInput() const {
   if (state() == State::kHandshaking || is_open()) return true;
   // Closing: keep parsing until the peer's Close frame, unless this side failed the connection.
-  return state() == State::kClosing && !close_received_ && !failing_;
+  return state() == State::kClosing && !close_received() && !failed();
 }
 
 bool WsSession::MayShutdownWrite() const {
-  if (state() == State::kRejecting || failing_) return true;  // a refused upgrade, a failed one
+  if (state() == State::kRejecting || failed()) return true;  // a refused upgrade, a failed one
   // RFC 6455 7.1.1: the server closes the TCP connection first, once the Close frames crossed;
   // a client waits for the server's FIN (bounded by the close timeout).
-  return is_server() && close_received_;
+  return is_server() && close_received();
 }
 
 void WsSession::FeedFrames(absl::Span<char> bytes) {
@@ -160,7 +161,8 @@ void WsSession::DeliverData(absl::string_view payload, PackageKind kind) {
 }
 
 void WsSession::OnCloseFrame(const ws::ClosePayload& close) {
-  close_received_ = true;
+  // After a failure the peer's Close frame is only recorded (frames parsed in the same batch).
+  if (!failed()) SetCloseState(WsCloseMachine::AfterReceive(close_));
   info_.peer_close_code = close.code;
   info_.peer_close_reason = std::string(close.reason);
   PublishInfo();
@@ -169,10 +171,10 @@ void WsSession::OnCloseFrame(const ws::ClosePayload& close) {
     return;
   }
   // The peer started the close: answer with its code (none if it sent none), then close.
-  if (!close_sent_) {
-    QueueCloseFrame(close.code == ws::kCloseNoStatusReceived ? std::nullopt
-                                                             : std::optional<uint16_t>(close.code),
-                    "");
+  if (!close_sent()) {
+    SendCloseFrame(close.code == ws::kCloseNoStatusReceived ? std::nullopt
+                                                            : std::optional<uint16_t>(close.code),
+                   "");
   }
   if (close.code != ws::kCloseNormal && close.code != ws::kCloseGoingAway &&
       close.code != ws::kCloseNoStatusReceived) {
@@ -186,19 +188,19 @@ void WsSession::QueuePong(absl::string_view payload) {
   // the latest ping is answered, once the queue drains (RFC 6455 5.5.3 allows that).
   const int64_t queued = shared_->queued_bytes.load(std::memory_order_relaxed);
   if (queued + static_cast<int64_t>(payload.size()) + 2 > shared_->high_water()) {
-    pending_pong_.assign(payload.data(), payload.size());
-    pong_deferred_ = true;
+    deferred_pong_.emplace(payload);
     return;
   }
   QueueControlFrame(Opcode::kPong, payload);
 }
 
 void WsSession::OnSent() {
-  if (!pong_deferred_ || !is_open()) return;
+  if (!deferred_pong_.has_value() || !is_open()) return;
   const int64_t queued = shared_->queued_bytes.load(std::memory_order_relaxed);
-  if (queued + static_cast<int64_t>(pending_pong_.size()) + 2 > shared_->high_water()) return;
-  pong_deferred_ = false;
-  QueueControlFrame(Opcode::kPong, pending_pong_);
+  if (queued + static_cast<int64_t>(deferred_pong_->size()) + 2 > shared_->high_water()) return;
+  const std::string payload = *std::move(deferred_pong_);
+  deferred_pong_.reset();
+  QueueControlFrame(Opcode::kPong, payload);
 }
 
 void WsSession::StartHeartbeat() {
@@ -228,15 +230,16 @@ bool WsSession::CloseWithCode(uint16_t code, absl::string_view reason) {
     return true;
   }
   if (!is_open()) return false;
-  QueueCloseFrame(code, reason);
+  SendCloseFrame(code, reason);
   Close();
   return true;
 }
 
 void WsSession::FailConnection(const absl::Status& error, uint16_t code) {
-  if (failing_ || (!is_open() && state() != State::kClosing)) return;
-  failing_ = true;
-  if (!close_sent_) QueueCloseFrame(code, CloseReason(error.message()));
+  if (failed() || (!is_open() && state() != State::kClosing)) return;
+  const bool send = !close_sent();
+  SetCloseState(WsCloseState::kFailed);
+  if (send) QueueCloseFrame(code, CloseReason(error.message()));
   DeliverError(WithCloseCode(error, code));
   if (is_open()) {
     Close();
@@ -249,13 +252,13 @@ void WsSession::TimedOut(const absl::Status& error) {
   if (is_open()) {
     FailConnection(error, ws::kCloseGoingAway);
   } else {
-    Teardown(failing_ ? absl::OkStatus() : error);  // closing already: stop now
+    Teardown(failed() ? absl::OkStatus() : error);  // closing already: stop now
   }
 }
 
 void WsSession::BeginGracefulClose() {
   if (state() == State::kClosing) {  // opened: the close handshake (kRejecting: no frames)
-    if (!close_sent_) QueueCloseFrame(ws::kCloseNormal, "");
+    if (!close_sent()) SendCloseFrame(ws::kCloseNormal, "");
     CancelTimer(&heartbeat_timer_);
     CancelTimer(&pong_timer_);
     const absl::Duration timeout = config_->timeouts.close_timeout;
@@ -263,7 +266,7 @@ void WsSession::BeginGracefulClose() {
       close_timer_ = loop_->RunAfter(timeout, [this, timeout] {
         close_timer_ = runtime::TimerId();
         // Past the bound: close the TCP connection ourselves.
-        Teardown(close_received_ || failing_
+        Teardown(close_received() || failed()
                      ? absl::OkStatus()
                      : absl::DeadlineExceededError(
                            absl::StrCat("websocket: no Close frame from the peer within ",
@@ -308,8 +311,18 @@ std::optional<ws::MaskKey> WsSession::NextMask() const {
   return ws::RandomMaskKey();
 }
 
+void WsSession::SetCloseState(WsCloseState to) {
+  assert(WsCloseMachine::Allows(close_, to) &&
+         "WsSession: a close-handshake edge outside the table");
+  close_ = to;
+}
+
+void WsSession::SendCloseFrame(std::optional<uint16_t> code, absl::string_view reason) {
+  SetCloseState(WsCloseMachine::AfterSend(close_));
+  QueueCloseFrame(code, reason);
+}
+
 void WsSession::QueueCloseFrame(std::optional<uint16_t> code, absl::string_view reason) {
-  close_sent_ = true;
   std::string payload;
   if (code.has_value() && !ws::AppendClosePayload(*code, reason, &payload).ok()) {
     (void)ws::AppendClosePayload(*code, "", &payload);

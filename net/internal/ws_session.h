@@ -40,6 +40,7 @@
 #include "ringnet/codec/websocket/message_parser.h"
 #include "ringnet/codec/websocket/server_handshake.h"
 #include "ringnet/net/internal/tcp_session.h"
+#include "ringnet/net/internal/ws_close_state.h"
 #include "ringnet/net/websocket.h"
 
 namespace ringnet::net::internal {
@@ -133,6 +134,14 @@ class WsSession final : public TcpSession {
   // Fails the connection: Close frame with `code`, OnError(error), TCP close without waiting for
   // the peer's Close frame.
   void FailConnection(const absl::Status& error, uint16_t code);
+  // The close handshake's sub-state (ws_close_state.h): every change goes through
+  // SetCloseState, which asserts the edge (debug builds).
+  void SetCloseState(WsCloseState to);
+  bool close_sent() const { return WsCloseMachine::Sent(close_); }
+  bool close_received() const { return WsCloseMachine::Received(close_); }
+  bool failed() const { return close_ == WsCloseState::kFailed; }
+  // Sends our Close frame (once: asserted), moving the close handshake on.
+  void SendCloseFrame(std::optional<uint16_t> code, absl::string_view reason);
   void QueueCloseFrame(std::optional<uint16_t> code, absl::string_view reason);
   void QueueControlFrame(codec::websocket::Opcode opcode, absl::string_view payload);
   // Appends one message frame (masked on the client side) to `queue`.
@@ -150,17 +159,15 @@ class WsSession final : public TcpSession {
   std::optional<codec::websocket::MessageParser> parser_;
   WebSocketInfo info_;
   std::string scratch_;  // a non-raw codec's encoding of one package
-  std::string pending_pong_;
+  // The latest ping's payload, while its pong waits for the write queue to drain.
+  std::optional<std::string> deferred_pong_;
   runtime::TimerId handshake_timer_;
   runtime::TimerId heartbeat_timer_;
   runtime::TimerId pong_timer_;
   runtime::TimerId close_timer_;
-  bool partial_tracked_ = false;
-  bool pong_deferred_ = false;
-  bool ping_outstanding_ = false;
-  bool close_sent_ = false;
-  bool close_received_ = false;
-  bool failing_ = false;
+  WsCloseState close_ = WsCloseState::kNone;
+  bool partial_tracked_ = false;   // whether set_partial_since marks a message begun
+  bool ping_outstanding_ = false;  // a heartbeat ping awaits its pong
 };
 
 }  // namespace ringnet::net::internal
