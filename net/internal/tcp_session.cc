@@ -41,14 +41,14 @@ absl::Status TcpSession::ArmInput() {
 }
 
 void TcpSession::ArmRecv() {
-  if (recv_armed_ || closed() || peer_eof_) return;
-  recv_armed_ = true;
+  if (read_ == StreamReadState::kArmed || read_ == StreamReadState::kEof || closed()) return;
+  read_ = StreamReadState::kArmed;
   loop_->SubmitRecvMultishot(&recv_op_, fd_.get(), buffers_);
 }
 
 void TcpSession::OnRecv(int32_t result, uint32_t flags) {
   const bool more = (flags & IORING_CQE_F_MORE) != 0;
-  if (!more) recv_armed_ = false;
+  if (!more) read_ = StreamReadState::kIdle;
   if (result > 0 && runtime::BufferRing::HasBuffer(flags)) {
     const uint16_t id = runtime::BufferRing::BufferId(flags);
     char* data = buffers_->Take(id);
@@ -65,6 +65,7 @@ void TcpSession::OnRecv(int32_t result, uint32_t flags) {
   } else if (result == -ENOBUFS) {
     // Other receives took every buffer. Re-arm when the ring has buffers and it is our turn:
     // with more sessions starved than the ring can serve, re-arming all at once would fail again.
+    read_ = StreamReadState::kStarved;
     buffers_->Wait(this);
   } else if (result == -ECANCELED) {
     Teardown(absl::OkStatus());  // no-op when we cancelled it; else the loop is stopping
@@ -115,7 +116,7 @@ absl::StatusOr<size_t> TcpSession::Consume(absl::Span<char> bytes) {
 }
 
 void TcpSession::OnPeerEof() {
-  peer_eof_ = true;
+  read_ = StreamReadState::kEof;
   if (is_open()) {
     // The peer finished sending: close as getty does, but flush our replies first.
     Close();
@@ -212,28 +213,28 @@ void TcpSession::QueueControlBytes(absl::string_view bytes) {
 }
 
 bool TcpSession::DiscardQueued() {
-  if (send_in_flight_ || queue_.in_flight()) return false;
+  if (send_ == StreamSendState::kInFlight || queue_.in_flight()) return false;
   shared_->Unreserve(static_cast<int64_t>(queue_.size()));
   queue_.Clear();
   return true;
 }
 
 void TcpSession::ScheduleFlush() {
-  if (flush_scheduled_ || send_in_flight_) return;
-  flush_scheduled_ = true;
+  if (send_ != StreamSendState::kIdle) return;
+  send_ = StreamSendState::kScheduled;
   // At the end of the iteration, so every write made meanwhile leaves in the same send.
   loop_->Defer([this] {
-    flush_scheduled_ = false;
+    send_ = StreamSendState::kIdle;
     Flush();
   });
 }
 
 void TcpSession::Flush() {
-  if (send_in_flight_ || queue_.empty() || closed()) return;
+  if (send_ == StreamSendState::kInFlight || queue_.empty() || closed()) return;
   size_t bytes = 0;
   iovec iov[SendVector::kMaxIov];
   const int n = queue_.Gather(iov, SendVector::kMaxIov, &bytes);
-  send_in_flight_ = true;
+  send_ = StreamSendState::kInFlight;
   Bump(shared_->send_requests, 1);
   if (n == 1) {
     loop_->SubmitSend(&send_op_, fd_.get(), iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
@@ -248,7 +249,7 @@ void TcpSession::Flush() {
 }
 
 void TcpSession::OnSend(int32_t result, uint32_t) {
-  send_in_flight_ = false;
+  send_ = StreamSendState::kIdle;
   if (send_vector_ != nullptr) queue_.pool()->GiveSendVector(std::move(send_vector_));
   if (result >= 0) {
     queue_.Consume(static_cast<size_t>(result));
@@ -272,8 +273,8 @@ void TcpSession::OnSend(int32_t result, uint32_t) {
 void TcpSession::BeginGracefulClose() { MaybeFinishClose(); }
 
 void TcpSession::MaybeFinishClose() {
-  if (!closing() || send_in_flight_ || !queue_.empty() || flush_scheduled_) return;
-  if (peer_eof_) {
+  if (!closing() || send_ != StreamSendState::kIdle || !queue_.empty()) return;
+  if (read_ == StreamReadState::kEof) {
     Teardown(absl::OkStatus());
     return;
   }
@@ -290,11 +291,11 @@ void TcpSession::OnBuffersFree() { ArmRecv(); }
 void TcpSession::CancelIo() {
   // The queue stays until destruction: a send in flight may still read its buffers.
   if (buffers_ != nullptr) buffers_->CancelWait(this);
-  if (recv_armed_) {
+  if (read_ == StreamReadState::kArmed) {
     ++cancels_;
     loop_->SubmitCancel(&recv_op_, &cancel_op_);
   }
-  if (send_in_flight_) {
+  if (send_ == StreamSendState::kInFlight) {
     ++cancels_;
     loop_->SubmitCancel(&send_op_, &cancel_op_);
   }

@@ -40,9 +40,25 @@ inline constexpr uint32_t kStreamBufferSize = 16 << 10;
 class TcpSession;
 
 // Makes the session for a connected socket. TcpServer and TcpClient make TcpSessions; the
-// WebSocket endpoints plug in WsSession through this seam (see tcp_server_access.h).
+// WebSocket endpoints plug in WsSession through this seam (see stream_endpoint_access.h).
 using StreamSessionFactory =
     std::function<std::unique_ptr<TcpSession>(runtime::EventLoop* loop, UniqueFd fd)>;
+
+// The receive side of a stream session, beside its lifecycle (SessionState). Issue 18's paused
+// reading belongs here.
+enum class StreamReadState : uint8_t {
+  kIdle,     // no receive armed (not started yet, or a single-shot one just ended)
+  kArmed,    // a (multishot) receive is in the kernel's hands
+  kStarved,  // the receive found the buffer ring empty; waiting for its turn (BufferRing::Wait)
+  kEof,      // the peer sent FIN: nothing more to receive
+};
+
+// The send side: at most one send in flight, flushed once per loop iteration.
+enum class StreamSendState : uint8_t {
+  kIdle,       // nothing in flight, no flush scheduled
+  kScheduled,  // a flush is deferred to the end of this iteration
+  kInFlight,   // one send or sendmsg is in the kernel's hands
+};
 
 class TcpSession : public SessionBase, private runtime::BufferRing::Waiter {
  public:
@@ -102,13 +118,15 @@ class TcpSession : public SessionBase, private runtime::BufferRing::Waiter {
   absl::Status StartIo() override;
   void BeginGracefulClose() override;
   void CancelIo() override;
-  bool IoIdle() const override { return !recv_armed_ && !send_in_flight_ && cancels_ == 0; }
+  bool IoIdle() const override {
+    return read_ != StreamReadState::kArmed && send_ != StreamSendState::kInFlight && cancels_ == 0;
+  }
   bool HasPartialInput() const override { return !input_.empty(); }
 
   // The peer's address. A stream session's remote address is written once, in the constructor,
   // so the loop thread reads it without the shared lock.
   const InetAddress& peer() const { return shared_->remote; }
-  bool peer_eof() const { return peer_eof_; }
+  bool peer_eof() const { return read_ == StreamReadState::kEof; }
 
  private:
   void ArmRecv();
@@ -136,11 +154,9 @@ class TcpSession : public SessionBase, private runtime::BufferRing::Waiter {
   // loop's pool, returned when the send completes).
   std::unique_ptr<SendVector> send_vector_;
   int cancels_ = 0;
-  bool recv_armed_ = false;
-  bool send_in_flight_ = false;
-  bool flush_scheduled_ = false;
-  bool peer_eof_ = false;
-  bool fin_sent_ = false;
+  StreamReadState read_ = StreamReadState::kIdle;
+  StreamSendState send_ = StreamSendState::kIdle;
+  bool fin_sent_ = false;  // shutdown(SHUT_WR) done: our side of the stream is finished
 };
 
 }  // namespace ringnet::net::internal
