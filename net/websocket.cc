@@ -8,18 +8,18 @@
 #include "ringnet/codec/websocket/close.h"
 #include "ringnet/codec/websocket/utf8.h"
 #include "ringnet/net/internal/session_shared.h"
-#include "ringnet/net/internal/ws_session.h"
+#include "ringnet/net/internal/ws_core.h"
 
 namespace ringnet::net {
 
 using internal::SessionAccess;
 using internal::SessionCore;
 using internal::SessionShared;
-using internal::WsSession;
+using internal::WsCore;
 
 std::optional<WebSocketInfo> GetWebSocketInfo(const SessionHandle& session) {
   if (!session || session.kind() != SessionKind::kWebSocket) return std::nullopt;
-  std::optional<std::any> info = session.GetAttribute(WsSession::kInfoAttribute);
+  std::optional<std::any> info = session.GetAttribute(internal::kWsInfoAttribute);
   if (!info.has_value()) return std::nullopt;
   const WebSocketInfo* typed = std::any_cast<WebSocketInfo>(&*info);
   if (typed == nullptr) return std::nullopt;
@@ -43,7 +43,7 @@ absl::Status CloseWebSocket(const SessionHandle& session, uint16_t code, absl::s
         "session ", shared->id, " (", SessionKindName(shared->kind), ") is not a WebSocket"));
   }
   if (shared->loop->IsInLoopThread()) {
-    auto* ws = dynamic_cast<WsSession*>(shared->core);
+    auto* ws = dynamic_cast<WsCore*>(shared->core);
     if (ws == nullptr || !ws->CloseWithCode(code, reason)) {
       return internal::SessionClosedError(shared->id);
     }
@@ -51,7 +51,7 @@ absl::Status CloseWebSocket(const SessionHandle& session, uint16_t code, absl::s
   }
   if (shared->closing.load(std::memory_order_acquire) ||
       !shared->PostToCore([code, reason = std::string(reason)](SessionCore& core) {
-        if (auto* ws = dynamic_cast<WsSession*>(&core)) ws->CloseWithCode(code, reason);
+        if (auto* ws = dynamic_cast<WsCore*>(&core)) ws->CloseWithCode(code, reason);
       })) {
     return internal::SessionClosedError(shared->id);
   }

@@ -21,8 +21,17 @@
 #include "absl/types/span.h"
 #include "ringnet/codec/package.h"
 #include "ringnet/net/inet_address.h"
-#include "ringnet/net/session.h"
-#include "ringnet/runtime/event_loop.h"
+
+namespace ringnet::runtime {
+class EventLoop;
+}  // namespace ringnet::runtime
+
+namespace ringnet::net {
+// From session.h (public), which includes nothing of this header's.
+enum class SessionKind;
+class SessionHandle;
+using codec::Package;
+}  // namespace ringnet::net
 
 namespace ringnet::net::internal {
 
@@ -102,13 +111,11 @@ inline void Bump(std::atomic<uint64_t>& counter, uint64_t n) {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-// Makes handles for the net/ internals.
+// Makes handles for the net/ internals (defined in session.cc, next to SessionHandle).
 class SessionAccess {
  public:
-  static SessionHandle MakeHandle(std::shared_ptr<SessionShared> shared) {
-    return SessionHandle(std::move(shared));
-  }
-  static const std::shared_ptr<SessionShared>& Shared(const SessionHandle& h) { return h.shared_; }
+  static SessionHandle MakeHandle(std::shared_ptr<SessionShared> shared);
+  static const std::shared_ptr<SessionShared>& Shared(const SessionHandle& h);
 };
 
 // The statuses every session type returns for the same misuse.

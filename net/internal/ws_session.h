@@ -41,13 +41,11 @@
 #include "ringnet/codec/websocket/server_handshake.h"
 #include "ringnet/net/internal/tcp_session.h"
 #include "ringnet/net/internal/ws_close_state.h"
+#include "ringnet/net/internal/ws_core.h"
 #include "ringnet/net/websocket.h"
 
 namespace ringnet::net::internal {
 
-// The absl::Status payload (type URL) under which errors carry their WebSocket close code, in
-// decimal (see WebSocketCloseCode).
-inline constexpr absl::string_view kCloseCodePayload = "ringnet.websocket.close_code";
 
 // What every session of one WebSocket endpoint shares (immutable once the endpoint is created).
 struct WsSessionConfig {
@@ -67,13 +65,10 @@ struct WsSessionConfig {
 // caller's options struct, "WsServerOptions").
 absl::Status CheckWsTimeouts(const WsTimeouts& timeouts, absl::string_view options);
 
-class WsSession final : public TcpSession {
+class WsSession final : public TcpSession, public WsCore {
  public:
   WsSession(runtime::EventLoop* loop, UniqueFd fd, std::shared_ptr<const WsSessionConfig> config);
   ~WsSession() override;
-
-  // The attribute key GetWebSocketInfo reads.
-  static constexpr absl::string_view kInfoAttribute = "ringnet.websocket";
 
   // TcpSession: starts the handshake; the session opens when it succeeds.
   void Start(const NewSessionCallback& callback) override;
@@ -82,7 +77,7 @@ class WsSession final : public TcpSession {
   void Close() override;
   // The close handshake with `code` and `reason` (already checked as sendable). False if the
   // session is not open.
-  bool CloseWithCode(uint16_t code, absl::string_view reason);
+  bool CloseWithCode(uint16_t code, absl::string_view reason) override;
 
  protected:
   // TcpSession hooks.

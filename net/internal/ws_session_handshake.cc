@@ -196,6 +196,6 @@ void WsSession::EndHandshake() {
   CancelTimer(&handshake_timer_);
 }
 
-void WsSession::PublishInfo() { handle_.SetAttribute(std::string(kInfoAttribute), info_); }
+void WsSession::PublishInfo() { handle_.SetAttribute(std::string(kWsInfoAttribute), info_); }
 
 }  // namespace ringnet::net::internal
