@@ -42,7 +42,10 @@
 #include "ringnet/codec/package.h"
 #include "ringnet/net/executor.h"
 #include "ringnet/net/inet_address.h"
-#include "ringnet/runtime/event_loop.h"
+
+namespace ringnet::runtime {
+class EventLoop;  // event_loop.h; include it to use one
+}  // namespace ringnet::runtime
 
 namespace ringnet::net {
 

@@ -21,6 +21,7 @@
 #include "ringnet/net/internal/udp_segment.h"
 #include "ringnet/net/udp_client.h"
 #include "ringnet/net/udp_endpoint.h"
+#include "ringnet/runtime/buffer_ring.h"
 #include "ringnet/test/net_test_util.h"
 
 namespace ringnet::net {

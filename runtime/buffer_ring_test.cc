@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "ringnet/runtime/event_loop.h"
+#include "ringnet/runtime/io_uring_backend.h"
 
 namespace ringnet::runtime {
 namespace {
@@ -24,7 +25,7 @@ class SelectingReader final : public Operation, private BufferRing::Waiter {
   ~SelectingReader() { buffers_->CancelWait(this); }
 
   void Read() {
-    loop_->Submit(this, [&](io_uring_sqe* sqe) {
+    SubmitSqe(*loop_, this, [&](io_uring_sqe* sqe) {
       io_uring_prep_read(sqe, fd_, nullptr, buffers_->buffer_size(), 0);
       sqe->flags |= IOSQE_BUFFER_SELECT;
       sqe->buf_group = buffers_->group_id();

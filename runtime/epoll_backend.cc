@@ -104,35 +104,41 @@ void EpollBackend::Free(Request* r) {
 }
 
 void EpollBackend::Complete(Request* r, int32_t result, uint32_t flags) {
-  completions_.push_back({r->op, result, flags});
+  completions_.push_back({reinterpret_cast<uint64_t>(r->op), result, flags});
 }
 
-void EpollBackend::Nop(Operation* op) { Prepare(NewRequest(Kind::kNop, op, -1)); }
+bool EpollBackend::Nop(Operation* op) {
+  Prepare(NewRequest(Kind::kNop, op, -1));
+  return true;
+}
 
-void EpollBackend::Read(Operation* op, int fd, void* buf, uint32_t len) {
+bool EpollBackend::Read(Operation* op, int fd, void* buf, uint32_t len, uint64_t /*offset*/) {
   Request* r = NewRequest(Kind::kRead, op, fd);
   r->buf = buf;
   r->len = len;
   Prepare(r);
+  return true;
 }
 
-void EpollBackend::Recv(Operation* op, int fd, void* buf, size_t len, int flags) {
+bool EpollBackend::Recv(Operation* op, int fd, void* buf, size_t len, int flags) {
   Request* r = NewRequest(Kind::kRecv, op, fd);
   r->buf = buf;
   r->len = len;
   r->flags = flags;
   Prepare(r);
+  return true;
 }
 
-void EpollBackend::RecvSelect(Operation* op, int fd, BufferRing* pool, int flags, bool multishot) {
+bool EpollBackend::RecvSelect(Operation* op, int fd, BufferRing* pool, int flags) {
   Request* r = NewRequest(Kind::kRecvSelect, op, fd);
   r->pool = pool;
   r->flags = flags;
-  r->multishot = multishot;
+  r->multishot = true;
   Prepare(r);
+  return true;
 }
 
-void EpollBackend::RecvmsgSelect(Operation* op, int fd, const msghdr* templ, BufferRing* pool,
+bool EpollBackend::RecvmsgSelect(Operation* op, int fd, const msghdr* templ, BufferRing* pool,
                                  int flags) {
   Request* r = NewRequest(Kind::kRecvmsgSelect, op, fd);
   r->msg = *templ;
@@ -140,32 +146,36 @@ void EpollBackend::RecvmsgSelect(Operation* op, int fd, const msghdr* templ, Buf
   r->flags = flags;
   r->multishot = true;
   Prepare(r);
+  return true;
 }
 
-void EpollBackend::Send(Operation* op, int fd, const void* buf, size_t len, int flags) {
+bool EpollBackend::Send(Operation* op, int fd, const void* buf, size_t len, int flags) {
   Request* r = NewRequest(Kind::kSend, op, fd);
   r->buf = const_cast<void*>(buf);
   r->len = len;
   r->flags = flags;
   r->write_side = true;
   Prepare(r);
+  return true;
 }
 
-void EpollBackend::Sendmsg(Operation* op, int fd, const msghdr* msg, int flags) {
+bool EpollBackend::Sendmsg(Operation* op, int fd, const msghdr* msg, int flags) {
   Request* r = NewRequest(Kind::kSendmsg, op, fd);
   r->msg = *msg;
   r->flags = flags;
   r->write_side = true;
   Prepare(r);
+  return true;
 }
 
-void EpollBackend::Accept(Operation* op, int fd, bool multishot) {
+bool EpollBackend::Accept(Operation* op, int fd) {
   Request* r = NewRequest(Kind::kAccept, op, fd);
-  r->multishot = multishot;
+  r->multishot = true;
   Prepare(r);
+  return true;
 }
 
-void EpollBackend::Connect(Operation* op, int fd, const sockaddr* addr, socklen_t len) {
+bool EpollBackend::Connect(Operation* op, int fd, const sockaddr* addr, socklen_t len) {
   Request* r = NewRequest(Kind::kConnect, op, fd);
   // Only IPv4 and IPv6 addresses fit; a longer one fails when the request runs (addrlen 0).
   if (len <= sizeof(r->peer.addr)) {
@@ -176,16 +186,21 @@ void EpollBackend::Connect(Operation* op, int fd, const sockaddr* addr, socklen_
   }
   r->write_side = true;
   Prepare(r);
+  return true;
 }
 
 // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the order of the loop's SubmitCancel.
-void EpollBackend::Cancel(Operation* target, Operation* op) {
+bool EpollBackend::Cancel(Operation* target, Operation* op) {
   Request* r = NewRequest(Kind::kCancel, op, -1);
   r->target = target;
   Prepare(r);
+  return true;
 }
 
-void EpollBackend::CancelFd(int fd, Operation* op) { Prepare(NewRequest(Kind::kCancelFd, op, fd)); }
+bool EpollBackend::CancelFd(int fd, Operation* op) {
+  Prepare(NewRequest(Kind::kCancelFd, op, fd));
+  return true;
+}
 
 void EpollBackend::SubmitAndWait(bool block, int64_t timeout_ns) {
   for (std::vector<Request*>* list : {&prepared_, &ready_}) {
@@ -231,6 +246,18 @@ size_t EpollBackend::PopCompletions(Completion* out, size_t max) {
     completions_head_ = 0;
   }
   return n;
+}
+
+absl::StatusOr<std::unique_ptr<BufferRing>> EpollBackend::CreateBufferRing(uint16_t group_id,
+                                                                           uint32_t count,
+                                                                           uint32_t size,
+                                                                           uint32_t spares) {
+  return BufferRing::CreateUserSpace(group_id, count, size, spares);
+}
+
+void EpollBackend::FillCounters(Counters* counters) const {
+  counters->enter_calls = waits_;
+  counters->syscalls = syscalls_;
 }
 
 void EpollBackend::Execute(Request* r) {

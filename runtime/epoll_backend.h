@@ -1,8 +1,8 @@
-// EpollBackend: runs the event loop's requests with epoll and plain system calls, for machines
-// where io_uring is unavailable (Docker's default seccomp profile, kernel.io_uring_disabled, old
-// kernels).
+// EpollBackend: the LoopBackend (loop_backend.h) that runs the event loop's requests with epoll
+// and plain system calls, for machines where io_uring is unavailable (Docker's default seccomp
+// profile, kernel.io_uring_disabled, old kernels). Runtime internal.
 //
-// It offers the same request set as the io_uring path of EventLoop, with the same completion
+// It offers the same request set as IoUringBackend, with the same completion
 // results and flags (IORING_CQE_F_MORE for multishot requests still armed, IORING_CQE_F_BUFFER
 // with the buffer id for receives into a BufferRing, the recvmsg_out layout for multishot
 // recvmsg), so sessions cannot tell the backends apart. Like an io_uring submission, requests
@@ -28,50 +28,53 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "ringnet/runtime/buffer_ring.h"
+#include "ringnet/runtime/loop_backend.h"
 #include "ringnet/runtime/operation.h"
 
 namespace ringnet::runtime {
 
-class EpollBackend {
+class EpollBackend final : public LoopBackend {
  public:
-  // One completion, as a CQE would carry it.
-  struct Completion {
-    Operation* op;
-    int32_t result;
-    uint32_t flags;
-  };
-
   static absl::StatusOr<std::unique_ptr<EpollBackend>> Create();
   EpollBackend(const EpollBackend&) = delete;
   EpollBackend& operator=(const EpollBackend&) = delete;
-  ~EpollBackend();
+  ~EpollBackend() override;
 
-  // Requests; each completes through its Operation exactly as its io_uring counterpart would.
-  void Nop(Operation* op);
-  void Read(Operation* op, int fd, void* buf, uint32_t len);
-  void Recv(Operation* op, int fd, void* buf, size_t len, int flags);
-  // Receives into buffers of `pool` (user mode); multishot stays armed until EOF, error or
-  // -ENOBUFS.
-  void RecvSelect(Operation* op, int fd, BufferRing* pool, int flags, bool multishot);
-  void RecvmsgSelect(Operation* op, int fd, const msghdr* templ, BufferRing* pool, int flags);
-  void Send(Operation* op, int fd, const void* buf, size_t len, int flags);
-  void Sendmsg(Operation* op, int fd, const msghdr* msg, int flags);
-  void Accept(Operation* op, int fd, bool multishot);
-  void Connect(Operation* op, int fd, const sockaddr* addr, socklen_t len);
+  // Requests; each completes through its Operation exactly as its io_uring counterpart would,
+  // and none is ever refused (each returns true). Read ignores `offset` (pipes, eventfds).
+  bool Nop(Operation* op) override;
+  bool Read(Operation* op, int fd, void* buf, uint32_t len, uint64_t offset) override;
+  bool Recv(Operation* op, int fd, void* buf, size_t len, int flags) override;
+  // Receives into buffers of `pool` (user mode); stays armed until EOF, error or -ENOBUFS.
+  bool RecvSelect(Operation* op, int fd, BufferRing* pool, int flags) override;
+  bool RecvmsgSelect(Operation* op, int fd, const msghdr* templ, BufferRing* pool,
+                     int flags) override;
+  bool Send(Operation* op, int fd, const void* buf, size_t len, int flags) override;
+  bool Sendmsg(Operation* op, int fd, const msghdr* msg, int flags) override;
+  // Multishot: stays armed until an error.
+  bool Accept(Operation* op, int fd) override;
+  bool Connect(Operation* op, int fd, const sockaddr* addr, socklen_t len) override;
   // Cancels the requests of `target` (every request when null) / on `fd`; `op` (may be null)
   // gets the number cancelled, or -ENOENT.
-  void Cancel(Operation* target, Operation* op);
-  void CancelFd(int fd, Operation* op);
+  bool Cancel(Operation* target, Operation* op) override;
+  bool CancelFd(int fd, Operation* op) override;
 
   // Starts every prepared request, then, unless completions are already waiting, waits for
   // readiness (block: until `timeout_ns`, negative for no limit) and performs the I/O it allows.
-  void SubmitAndWait(bool block, int64_t timeout_ns);
+  void SubmitAndWait(bool block, int64_t timeout_ns) override;
   // Moves up to `max` completions to `out`, oldest first; returns how many.
-  size_t PopCompletions(Completion* out, size_t max);
-  bool HasCompletions() const { return completions_head_ < completions_.size(); }
+  size_t PopCompletions(Completion* out, size_t max) override;
+  bool HasCompletions() const override { return completions_head_ < completions_.size(); }
 
-  uint64_t waits() const { return waits_; }
-  uint64_t syscalls() const { return syscalls_; }
+  absl::Status BindToCurrentThread() override { return absl::OkStatus(); }
+  // A user-mode ring: the backend selects a buffer once a socket is readable.
+  absl::StatusOr<std::unique_ptr<BufferRing>> CreateBufferRing(uint16_t group_id, uint32_t count,
+                                                               uint32_t size,
+                                                               uint32_t spares) override;
+  void FillCounters(Counters* counters) const override;
+  int last_error() const override { return 0; }
+  // Receives and accepts stay armed here too, but as the loop's emulation, not the kernel's.
+  bool multishot() const override { return false; }
 
  private:
   enum class Kind : uint8_t {

@@ -1,5 +1,8 @@
+// EventLoop's iteration (wait, reap, timers, tasks), shutdown and bookkeeping; the requests
+// themselves go to the backend (event_loop_ops.cc), which event_loop_backend.cc chooses.
 #include "ringnet/runtime/event_loop.h"
 
+#include <liburing.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -10,6 +13,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ringnet/runtime/buffer_ring.h"
+#include "ringnet/runtime/loop_backend.h"
+#include "ringnet/runtime/ring.h"
 
 namespace ringnet::runtime {
 namespace {
@@ -18,13 +24,6 @@ thread_local EventLoop* t_current_loop = nullptr;
 
 // While stopping, the loop waits this long per round for cancelled requests to complete.
 constexpr int64_t kShutdownRoundNs = 10'000'000;
-
-__kernel_timespec ToTimespec(int64_t ns) {
-  __kernel_timespec ts{};
-  ts.tv_sec = ns / 1'000'000'000;
-  ts.tv_nsec = ns % 1'000'000'000;
-  return ts;
-}
 
 }  // namespace
 
@@ -68,7 +67,6 @@ EventLoop::~EventLoop() {
   // Higher layers' state may use buffer rings; buffer rings unregister from the ring.
   locals_.clear();
   buffer_rings_.clear();
-  DestroyPooledReceives();
   if (wakeup_fd_ >= 0) close(wakeup_fd_);
 }
 
@@ -86,9 +84,7 @@ absl::Status EventLoop::Run() {
   if (t_current_loop != nullptr) {
     return absl::FailedPreconditionError("another EventLoop already runs on this thread");
   }
-  if (ring_ != nullptr) {
-    if (absl::Status bound = ring_->BindToCurrentThread(); !bound.ok()) return bound;
-  }
+  if (absl::Status bound = backend_->BindToCurrentThread(); !bound.ok()) return bound;
   t_current_loop = this;
   running_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   now_ns_ = MonotonicNs();
@@ -131,20 +127,18 @@ void EventLoop::Wait(bool may_block) {
     ++counters_.busy_poll_hits;
     block = false;
   }
-  __kernel_timespec ts{};
-  const __kernel_timespec* timeout = nullptr;
+  int64_t timeout_ns = -1;  // no limit
   if (block) {
     if (std::optional<int64_t> next = timers_.NextDeadline(); next.has_value()) {
       const int64_t delay = *next - MonotonicNs();
       if (delay <= 0) {
         block = false;
       } else {
-        ts = ToTimespec(delay);
-        timeout = &ts;
+        timeout_ns = delay;
       }
     }
   }
-  SubmitAndWait(block, timeout);
+  backend_->SubmitAndWait(block, timeout_ns);
 }
 
 bool EventLoop::BusyPoll() {
@@ -157,9 +151,8 @@ bool EventLoop::BusyPoll() {
   do {
     // The first round submits what this iteration prepared. io_uring: then only a read of the
     // ring's flags until the kernel has work for us (DEFER_TASKRUN runs it in the next enter).
-    SubmitAndWait(/*block=*/false, nullptr);
-    const bool ready = epoll_ != nullptr ? epoll_->HasCompletions() : ring_->HasCompletions();
-    if (ready || has_posted_.load(std::memory_order_acquire) ||
+    backend_->SubmitAndWait(/*block=*/false, /*timeout_ns=*/-1);
+    if (backend_->HasCompletions() || has_posted_.load(std::memory_order_acquire) ||
         stop_requested_.load(std::memory_order_acquire)) {
       return true;
     }
@@ -170,48 +163,19 @@ bool EventLoop::BusyPoll() {
   return false;
 }
 
-void EventLoop::SubmitAndWait(bool block, const __kernel_timespec* timeout) {
-  if (epoll_ != nullptr) {
-    epoll_->SubmitAndWait(
-        block, timeout == nullptr ? -1 : timeout->tv_sec * 1'000'000'000LL + timeout->tv_nsec);
-    return;
-  }
-  // -ETIME (timer due), -EINTR (signal) and -EBUSY (CQ backlog, reaped next) all just continue.
-  ring_->SubmitAndWait(block ? 1 : 0, timeout);
-}
-
-size_t EventLoop::NextCompletions(CompletionCopy* out, size_t max) {
-  if (epoll_ != nullptr) {
-    EpollBackend::Completion completions[kCompletionBatch];
-    const size_t n = epoll_->PopCompletions(completions, std::min<size_t>(max, kCompletionBatch));
-    for (size_t i = 0; i < n; ++i) {
-      out[i] = {reinterpret_cast<uint64_t>(completions[i].op), completions[i].result,
-                completions[i].flags};
-    }
-    return n;
-  }
-  io_uring_cqe* cqes[kCompletionBatch];
-  const unsigned n =
-      ring_->PeekBatch(cqes, static_cast<unsigned>(std::min<size_t>(max, kCompletionBatch)));
-  for (unsigned i = 0; i < n; ++i) out[i] = {cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
-  // Free the CQ slots before dispatching, so callbacks that submit never face a full CQ.
-  ring_->Advance(n);
-  return n;
-}
-
 size_t EventLoop::ReapCompletions() {
-  CompletionCopy copies[kCompletionBatch];
+  LoopBackend::Completion copies[kCompletionBatch];
   size_t total = 0;
   // Bounded so timers and posted tasks still get their turn under a flood of completions.
   for (int batch = 0; batch < 16; ++batch) {
-    const size_t n = NextCompletions(copies, kCompletionBatch);
+    const size_t n = backend_->PopCompletions(copies, kCompletionBatch);
     if (n == 0) break;
     for (size_t i = 0; i < n; ++i) {
-      const CompletionCopy& c = copies[i];
-      if (c.user_data == Ring::kInternalUserData) continue;
+      const LoopBackend::Completion& c = copies[i];
+      if (c.user_data == LoopBackend::kInternalUserData) continue;
       if ((c.flags & IORING_CQE_F_MORE) == 0) --in_flight_;
       if (c.user_data != 0) {
-        // user_data is an Operation's address (set in Submit): the round trip is the design.
+        // user_data is an Operation's address (set by the backend): the round trip is the design.
         // NOLINTNEXTLINE(performance-no-int-to-ptr)
         reinterpret_cast<Operation*>(c.user_data)->Complete(c.result, c.flags);
       }
@@ -299,8 +263,7 @@ void EventLoop::ShutDown() {
   // while `stopping()`; a request re-armed anyway is cancelled in the next round.
   while (in_flight_ > 0) {
     SubmitCancel(nullptr);
-    const __kernel_timespec ts = ToTimespec(kShutdownRoundNs);
-    SubmitAndWait(true, &ts);
+    backend_->SubmitAndWait(/*block=*/true, kShutdownRoundNs);
     now_ns_ = MonotonicNs();
     ReapCompletions();
     RunDeferredTasks();
@@ -333,24 +296,13 @@ TimerId EventLoop::RunEvery(absl::Duration period, TimerQueue::Callback callback
   return timers_.Add(MonotonicNs() + period_ns, period_ns, std::move(callback));
 }
 
-void EventLoop::FailSubmission(Operation* op, int error) {
-  // The kernel would not take an SQE even after a flush (or the backend cannot run the request):
-  // complete it with the error on the loop thread, as a CQE would have.
-  if (error == 0)
-    error = ring_ != nullptr && ring_->last_error() != 0 ? ring_->last_error() : EBUSY;
-  Defer([op, error] { op->Complete(-error, 0); });
-}
-
 absl::StatusOr<BufferRing*> EventLoop::GetBufferRing(uint32_t buffer_size) {
   auto it = buffer_rings_.find(buffer_size);
   if (it != buffer_rings_.end()) return it->second.get();
   // The kernel selects buffers under io_uring; under epoll the loop does, when data is there.
   const uint32_t spares = std::min(options_.spare_buffers_per_ring, options_.buffers_per_ring);
-  absl::StatusOr<std::unique_ptr<BufferRing>> ring =
-      ring_ != nullptr ? BufferRing::Create(*ring_, next_buffer_group_, options_.buffers_per_ring,
-                                            buffer_size, spares)
-                       : BufferRing::CreateUserSpace(next_buffer_group_, options_.buffers_per_ring,
-                                                     buffer_size, spares);
+  absl::StatusOr<std::unique_ptr<BufferRing>> ring = backend_->CreateBufferRing(
+      next_buffer_group_, options_.buffers_per_ring, buffer_size, spares);
   if (!ring.ok()) return ring.status();
   ++next_buffer_group_;
   BufferRing* raw = ring->get();
@@ -358,21 +310,24 @@ absl::StatusOr<BufferRing*> EventLoop::GetBufferRing(uint32_t buffer_size) {
   return raw;
 }
 
+RingMode EventLoop::ring_mode() const {
+  return ring_ != nullptr ? ring_->mode() : RingMode::kPlain;
+}
+
+bool EventLoop::multishot() const { return backend_->multishot(); }
+
 LoopCounters EventLoop::counters() const {
   assert(
       (IsInLoopThread() || running_thread_.load(std::memory_order_relaxed) == std::thread::id()) &&
       "EventLoop::counters() from another thread while the loop runs: read them in a Post");
   LoopCounters c = counters_;
-  if (ring_ != nullptr) {
-    c.enter_calls = ring_->enter_calls();
-    c.sqes_submitted = ring_->sqes_submitted();
-    c.sq_full_flushes = ring_->sq_full_flushes();
-    c.cq_dropped = ring_->DroppedCompletions();
-    c.syscalls = c.enter_calls;
-  } else {
-    c.enter_calls = epoll_->waits();
-    c.syscalls = epoll_->syscalls();
-  }
+  LoopBackend::Counters backend;
+  backend_->FillCounters(&backend);
+  c.enter_calls = backend.enter_calls;
+  c.sqes_submitted = backend.sqes_submitted;
+  c.sq_full_flushes = backend.sq_full_flushes;
+  c.cq_dropped = backend.cq_dropped;
+  c.syscalls = backend.syscalls;
   for (const auto& [size, buffers] : buffer_rings_) {
     c.buffer_exhaustions += buffers->exhaustions();
   }

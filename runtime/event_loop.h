@@ -24,9 +24,10 @@
 // Backends: io_uring, or epoll where io_uring is unavailable. The loop decides at start-up (see
 // EventLoopOptions::backend and the RINGNET_BACKEND environment variable) and says which it chose
 // and why (`backend()`, `backend_reason()`). Both run the same requests with the same completion
-// results, so the layers above cannot tell them apart. On io_uring kernels without multishot
-// receive (mainline before 6.0; probed at start-up, not read off the version) receives are
-// single-shot, still into kernel-selected buffers.
+// results, so the layers above cannot tell them apart. (Inside runtime/ they are the two
+// implementations of LoopBackend, loop_backend.h; this header includes neither, nor liburing.) On
+// io_uring kernels without multishot receive (mainline before 6.0; probed at start-up, not read off
+// the version) receives are single-shot, still into kernel-selected buffers.
 //
 // Thread safety: `Post`, `Stop`, `IsInLoopThread`, `stopping`, `backend` and `backend_reason` may
 // be called from any thread; `counters` on the loop thread, or on any thread while the loop is
@@ -51,13 +52,16 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "ringnet/runtime/buffer_ring.h"
-#include "ringnet/runtime/epoll_backend.h"
 #include "ringnet/runtime/operation.h"
-#include "ringnet/runtime/ring.h"
+#include "ringnet/runtime/ring_options.h"
 #include "ringnet/runtime/timer_queue.h"
 
 namespace ringnet::runtime {
+
+class BufferRing;         // buffer_ring.h; include it to use one
+class LoopBackend;        // loop_backend.h (runtime internal)
+class LoopBackendAccess;  // io_uring_backend.h (runtime internal)
+class Ring;               // ring.h
 
 // Which system interface runs a loop's requests.
 enum class Backend { kAuto, kIoUring, kEpoll };
@@ -193,23 +197,8 @@ class EventLoop {
   // Cancels every request on file descriptor `fd`; the cancel's own CQE goes to `op` (as above).
   void SubmitCancelFd(int fd, Operation* op);
 
-  // The raw form of the calls above, io_uring backend only: an SQE for `op`, filled by `prep`
-  // with an io_uring_prep_* function. Under epoll the request fails with -EOPNOTSUPP.
-  template <typename Prep>
-  void Submit(Operation* op, Prep&& prep) {
-    if (ring_ == nullptr) {
-      FailSubmission(op, EOPNOTSUPP);
-      return;
-    }
-    io_uring_sqe* sqe = ring_->GetSqe();
-    if (sqe == nullptr) {
-      FailSubmission(op, 0);
-      return;
-    }
-    prep(sqe);
-    io_uring_sqe_set_data(sqe, op);
-    ++in_flight_;
-  }
+  // (The raw form of these calls, an SQE filled by an io_uring_prep_* function, is runtime
+  // internal: SubmitSqe in io_uring_backend.h.)
 
   // The loop's buffer ring of `buffer_size`-byte buffers, created on first use with
   // `buffers_per_ring` buffers and its own group id. Loop thread only.
@@ -234,17 +223,18 @@ class EventLoop {
   LoopCounters counters() const;
   // The backend in use, and why it was chosen ("io_uring: defer_taskrun ring, multishot", or
   // "epoll: io_uring_setup failed with EPERM: ..."). Thread-safe.
-  Backend backend() const { return ring_ != nullptr ? Backend::kIoUring : Backend::kEpoll; }
+  Backend backend() const { return backend_kind_; }
   const std::string& backend_reason() const { return backend_reason_; }
-  // io_uring only: how the ring was set up (kPlain under epoll), and the ring itself (null).
-  RingMode ring_mode() const { return ring_ != nullptr ? ring_->mode() : RingMode::kPlain; }
-  const Ring* ring() const { return ring_.get(); }
+  // io_uring only: how the ring was set up (kPlain under epoll), and the ring itself (null; its
+  // methods need ring.h).
+  RingMode ring_mode() const;
+  const Ring* ring() const { return ring_; }
   // Whether receives and accepts are multishot (probed: IoUringFeatures; not disabled).
-  bool multishot() const { return multishot_; }
+  bool multishot() const;
 
  private:
+  friend class LoopBackendAccess;
   class WakeupOperation;
-  class PooledReceive;
   struct LocalBase {
     virtual ~LocalBase() = default;
   };
@@ -274,29 +264,21 @@ class EventLoop {
   void Wake();
   void ShutDown();
   void DrainPostedTasksAndClose();
+  // Every request goes through here: counted in flight if the backend `accepted` it, else
+  // failed (FailSubmission; a refused cancel without `op` is dropped). ReapCompletions counts
+  // each request's final CQE back out.
+  void Account(bool accepted, Operation* op);
+  // Completes `op` with -`error` (0: the backend's last error, else EBUSY) in a deferred task.
   void FailSubmission(Operation* op, int error);
-  void SubmitAndWait(bool block, const __kernel_timespec* timeout);
-  struct CompletionCopy {
-    uint64_t user_data;
-    int32_t result;
-    uint32_t flags;
-  };
-  size_t NextCompletions(CompletionCopy* out, size_t max);
-  void SubmitPooledRecvmsg(Operation* op, int fd, BufferRing* buffers, const msghdr* templ,
-                           int flags);
-  void ReleasePooledReceive(PooledReceive* receive);
-  void DestroyPooledReceives();
 
   const EventLoopOptions options_;
   const int64_t busy_poll_ns_;
-  std::unique_ptr<Ring> ring_;           // io_uring backend
-  std::unique_ptr<EpollBackend> epoll_;  // epoll backend
+  // The backend runs every request (IoUringBackend or EpollBackend); destroyed after the buffer
+  // rings (cleared first by the destructor).
+  std::unique_ptr<LoopBackend> backend_;
+  Backend backend_kind_ = Backend::kEpoll;
+  const Ring* ring_ = nullptr;  // io_uring backend: its ring
   std::string backend_reason_;
-  bool multishot_ = false;
-  // Single-shot recvmsgs in flight (kernels without multishot), by their owner's operation (to
-  // cancel them by owner), and the idle ones kept for reuse.
-  absl::flat_hash_map<Operation*, PooledReceive*> pooled_by_owner_;
-  std::vector<PooledReceive*> idle_pooled_;  // owned; deleted by DestroyPooledReceives
   TimerQueue timers_;
   int64_t now_ns_ = 0;
   uint64_t in_flight_ = 0;
@@ -321,7 +303,7 @@ class EventLoop {
   absl::flat_hash_map<uint32_t, std::unique_ptr<BufferRing>> buffer_rings_;
   absl::flat_hash_map<const void*, std::unique_ptr<LocalBase>> locals_;
   uint16_t next_buffer_group_ = 0;
-  LoopCounters counters_;  // the loop's own; the ring counts enters and SQEs
+  LoopCounters counters_;  // the loop's own; the backend counts enters and SQEs
 };
 
 }  // namespace ringnet::runtime

@@ -1,13 +1,20 @@
-// EventLoop's choice of backend at start-up: io_uring when it can be set up with every operation
-// the loop needs, else epoll; and whether receives are multishot. Every feature is probed (the
+// EventLoop's choice of backend at start-up: io_uring (IoUringBackend) when it can be set up with
+// every operation the loop needs, else epoll (EpollBackend); and whether receives are multishot.
+// The loop gets one LoopBackend either way. Every feature is probed (the
 // opcodes on the loop's ring, the rest by IoUringFeatures), never inferred from the release.
+#include <liburing.h>
+
 #include <cstdlib>
 #include <iterator>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "ringnet/runtime/buffer_ring.h"
+#include "ringnet/runtime/epoll_backend.h"
 #include "ringnet/runtime/event_loop.h"
+#include "ringnet/runtime/io_uring_backend.h"
 #include "ringnet/runtime/io_uring_features.h"
+#include "ringnet/runtime/ring.h"
 
 namespace ringnet::runtime {
 namespace {
@@ -67,17 +74,19 @@ absl::Status EventLoop::ChooseBackend() {
     absl::StatusOr<std::unique_ptr<Ring>> ring = Ring::Create(ring_options);
     absl::Status problem = ring.ok() ? CheckRequiredOps(**ring) : ring.status();
     if (problem.ok()) {
-      ring_ = *std::move(ring);
       // Multishot accept (5.19), recv and recvmsg (6.0) share their opcodes with the single-shot
       // requests, so the opcode probe cannot tell: each is tried once per process.
       const IoUringFeatures& features = ProbeIoUringFeatures();
-      multishot_ = !disable_multishot && features.multishot_receives();
+      const bool multishot = !disable_multishot && features.multishot_receives();
       backend_reason_ = absl::StrCat(
-          "io_uring: ", RingModeName(ring_->mode()), " ring, ",
-          multishot_ ? "multishot" : "single-shot", " receives",
+          "io_uring: ", RingModeName((*ring)->mode()), " ring, ",
+          multishot ? "multishot" : "single-shot", " receives",
           why.empty() ? "" : absl::StrCat(" (", why, ")"), "; probed ", std::size(kRequiredOps),
           " opcodes, ", features.Describe(),
           disable_multishot && features.multishot_receives() ? " (multishot disabled)" : "");
+      ring_ = ring->get();
+      backend_ = std::make_unique<IoUringBackend>(*std::move(ring), multishot);
+      backend_kind_ = Backend::kIoUring;
       return absl::OkStatus();
     }
     if (want == Backend::kIoUring) return problem;
@@ -85,7 +94,8 @@ absl::Status EventLoop::ChooseBackend() {
   }
   absl::StatusOr<std::unique_ptr<EpollBackend>> epoll = EpollBackend::Create();
   if (!epoll.ok()) return epoll.status();
-  epoll_ = *std::move(epoll);
+  backend_ = *std::move(epoll);
+  backend_kind_ = Backend::kEpoll;
   backend_reason_ = absl::StrCat("epoll: ", why);
   return absl::OkStatus();
 }

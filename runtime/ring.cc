@@ -38,18 +38,6 @@ RingMode Fallback(RingMode mode) {
 
 }  // namespace
 
-absl::string_view RingModeName(RingMode mode) {
-  switch (mode) {
-    case RingMode::kDeferTaskrun:
-      return "defer_taskrun";
-    case RingMode::kCoopTaskrun:
-      return "coop_taskrun";
-    case RingMode::kPlain:
-      return "plain";
-  }
-  return "unknown";
-}
-
 absl::Status RingSetupError(int error) {
   switch (error) {
     case ENOSYS:

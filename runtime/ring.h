@@ -34,23 +34,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "ringnet/runtime/ring_options.h"
 
 namespace ringnet::runtime {
-
-// How the ring was set up; see the file comment.
-enum class RingMode { kDeferTaskrun, kCoopTaskrun, kPlain };
-
-// Returns "defer_taskrun", "coop_taskrun" or "plain".
-absl::string_view RingModeName(RingMode mode);
-
-struct RingOptions {
-  // Submission queue size (rounded up to a power of two by the kernel).
-  uint32_t sq_entries = 1024;
-  // Completion queue size; at least 4x `sq_entries`, because multishot requests post many CQEs.
-  uint32_t cq_entries = 0;
-  // The best mode to try; the ring falls back from there. Tests use it to cover each mode.
-  RingMode best_mode = RingMode::kDeferTaskrun;
-};
 
 class Ring {
  public:

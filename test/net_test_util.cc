@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "ringnet/runtime/buffer_ring.h"
 
 namespace ringnet::testing {
 
