@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ringnet/net/internal/session_shared.h"
+#include "ringnet/runtime/event_loop.h"
 
 namespace ringnet::net {
 

@@ -9,6 +9,7 @@
 #include "ringnet/codec/websocket/utf8.h"
 #include "ringnet/net/internal/session_shared.h"
 #include "ringnet/net/internal/ws_core.h"
+#include "ringnet/runtime/event_loop.h"
 
 namespace ringnet::net {
 
