@@ -619,6 +619,92 @@ TEST_P(UdpTest, ARefusedGsoSendFallsBackToOneSendPerDatagramLosingNothing) {
   EXPECT_FALSE(s.IsClosed());
 }
 
+// A refused batch's datagrams go back in front of a peer switch queued behind them: they still
+// reach the old peer (one by one), and what was written after the switch the new one.
+TEST_P(UdpTest, ARefusedGsoBatchAheadOfAPeerSwitchStillReachesTheOldPeer) {
+  if (!KernelTakesUdpGso(GetParam())) GTEST_SKIP() << "this kernel refuses UDP GSO anyway";
+  PlainUdpSocket first = Peer();
+  PlainUdpSocket second = Peer();
+  first.SetReceiveBuffer(16 << 20);
+  second.SetReceiveBuffer(16 << 20);
+  StartClient(first.address());
+  const SessionHandle s = client_->Sessions().at(0);
+  // As above: without UDP checksums the kernel refuses GSO sends.
+  const int fd = DatagramSocketAt(s.LocalAddress());
+  ASSERT_GE(fd, 0);
+  const int one = 1;
+  if (GetParam()) {
+    ASSERT_EQ(::setsockopt(fd, SOL_UDP, UDP_NO_CHECK6_TX, &one, sizeof(one)), 0) << errno;
+    for (const PlainUdpSocket* receiver : {&first, &second}) {
+      const int receiver_fd = DatagramSocketAt(receiver->address());
+      ASSERT_GE(receiver_fd, 0);
+      ASSERT_EQ(::setsockopt(receiver_fd, SOL_UDP, UDP_NO_CHECK6_RX, &one, sizeof(one)), 0)
+          << errno;
+    }
+  } else {
+    ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)), 0) << errno;
+  }
+  group_->loop(0)->Post([&] {
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(i, 80)).ok());
+    ASSERT_TRUE(s.Connect(second.address()).ok());  // waits behind the (refused) batch
+    for (int i = 50; i < 60; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(i, 80)).ok());
+  });
+  for (int i = 0; i < 50; ++i) {
+    auto got = first.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(i, 80)) << i;
+  }
+  for (int i = 50; i < 60; ++i) {
+    auto got = second.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(i, 80)) << i;
+  }
+  EXPECT_FALSE(first.Receive(absl::Milliseconds(50)).ok());  // nothing else reached it
+  ASSERT_TRUE(SendsSettle(s));
+  const SessionStat stat = s.Stat();
+  EXPECT_EQ(stat.packages_out, 60u);
+  EXPECT_EQ(stat.bytes_out, 4800u);
+  // One refused batch, then every datagram alone (the session stopped batching).
+  EXPECT_EQ(stat.send_requests, 61u);
+  EXPECT_EQ(s.RemoteAddress(), second.address());
+  EXPECT_TRUE(client_listener_->errors().empty()) << client_listener_->errors()[0];
+}
+
+// A close whose linger ends while a burst is still leaving: what waits is dropped, what the
+// kernel holds is cancelled or completes, every byte is accounted for, and the session closes
+// once (and is freed with every slot, in flight or not: ASan checks).
+TEST_P(UdpTest, ALingerThatEndsMidBurstDropsTheRestAndAccountsForEveryByte) {
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  StartClient(receiver.address(),
+              [](SessionConfig& c) { c.options.close_linger = absl::Microseconds(1); });
+  const SessionHandle s = client_->Sessions().at(0);
+  constexpr int kBurst = 5000;  // ten times the send window
+  group_->loop(0)->Post([s] {
+    for (int i = 0; i < kBurst; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(i, 100)).ok());
+    s.Close();
+  });
+  ASSERT_TRUE(client_listener_->WaitFor([&] { return client_listener_->closes() >= 1; }));
+  ASSERT_TRUE(SendsSettle(s));
+  // What arrived arrived in order, once each.
+  int next = 0;
+  int received = 0;
+  for (;;) {
+    auto got = receiver.Receive(absl::Milliseconds(100));
+    if (!got.ok()) break;
+    while (next < kBurst && got->first != Datagram(next, 100)) ++next;
+    ASSERT_LT(next, kBurst) << "datagram " << received << " out of order or unknown";
+    ++next;
+    ++received;
+  }
+  EXPECT_LE(received, kBurst);
+  const SessionStat stat = s.Stat();
+  EXPECT_EQ(stat.packages_out, uint64_t{kBurst});
+  EXPECT_LE(stat.bytes_out, uint64_t{kBurst} * 100);
+  EXPECT_EQ(client_listener_->closes(), 1);
+  EXPECT_TRUE(s.IsClosed());
+}
+
 TEST_P(UdpTest, BatchesToADeadPortReportEconnrefusedAndAccountForEveryByte) {
   PlainUdpSocket dead = Peer();
   StartClient(dead.address());

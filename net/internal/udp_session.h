@@ -6,21 +6,34 @@
 // plain opcode) with MSG_TRUNC, so an oversize datagram is seen for what it is. A truncated
 // datagram is reported to OnError and dropped, never passed on as whole. Each datagram is one
 // package; a codec error drops that datagram (OnError), the session stays open.
-// Send: every datagram gets a slot (reused) and joins the waiting list; once per iteration, after
-// the callbacks, the list is flushed. A run of equal-size datagrams (to the same peer, up to
+// Send: every datagram gets a slot (reused) and joins the waiting queue; once per iteration, after
+// the callbacks, the queue is flushed. A run of equal-size datagrams (to the same peer, up to
 // kMaxGsoSegments and kMaxGsoBytes; a shorter one may end it) leaves as one sendmsg carrying a
 // UDP_SEGMENT control message (UDP GSO: the kernel cuts it back into datagrams, so the peer sees
-// each on its own), gathered from the slots without a copy; any other datagram leaves alone, by
-// send (connected) or sendmsg (unconnected). All requests of an iteration reach the kernel in the
-// same submit. At most kSendWindow datagrams are in the kernel's hands at once; a burst beyond
-// that waits in the session and leaves as completions come back, so a 100,000-datagram burst
-// neither overflows the completion queue nor costs a system call per datagram.
+// each on its own), gathered from the slots without a copy (a batch); any other datagram leaves
+// alone, by send (connected) or sendmsg (unconnected). All requests of an iteration reach the
+// kernel in the same submit. At most kSendWindow datagrams are in the kernel's hands at once
+// (datagrams_in_kernel_); a burst beyond that waits in the session and leaves as completions come
+// back, so a 100,000-datagram burst neither overflows the completion queue nor costs a system
+// call per datagram.
+// Ownership: the session owns every slot and batch for its whole life (two SlotPools); the
+// kernel only borrows them. A slot is idle (in its pool), waiting (waiting_), in a batch's
+// queue, or in the kernel's hands alone; a batch is idle or in the kernel's hands. A completion
+// finds its slot or batch by its Operation address (each is its own Operation). The session is
+// released only after its last completion (IoIdle), so destroying the pools never frees memory
+// the kernel still references.
 // Connect (connected sessions) applies in order with the writes: datagrams written before it
 // leave to the old peer. While any of them still waits or is in flight, the switch waits in the
-// send list behind them (a marker slot) and connect(2) runs once they have all left.
-// GSO refusals fall back without loss: the batch's datagrams go again one by one, and the session
-// stops batching (EIO, EINVAL, EOPNOTSUPP: no GSO here) or stops batching that size and above
-// (EMSGSIZE: the route's MTU; connected sessions also ask IP_MTU up front).
+// send queue behind them (a slot of kind kPeerSwitch) and connect(2) runs once they have all
+// left.
+// GSO refusals fall back without loss: the batch's datagrams go back to the head of the queue, in
+// order, as kAlone slots (each leaves by itself), and the session stops batching (EIO, EINVAL,
+// EOPNOTSUPP: no GSO here) or stops batching that size and above (EMSGSIZE: the route's MTU;
+// connected sessions also ask IP_MTU up front).
+//
+// The code, by concern: udp_session.cc (lifecycle, options, Connect), udp_session_recv.cc
+// (receive, datagrams, ICMP errors), udp_session_send.cc (slots, GSO batching, flush,
+// completions, requeue), udp_peer_table.cc (per-peer mode's table of sessions).
 //
 // Loop thread only.
 #ifndef RINGNET_NET_INTERNAL_UDP_SESSION_H_
@@ -29,12 +42,14 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "ringnet/net/internal/intrusive_queue.h"
 #include "ringnet/net/internal/session_base.h"
+#include "ringnet/net/internal/slot_pool.h"
 #include "ringnet/net/internal/socket.h"
 #include "ringnet/net/internal/udp_segment.h"
 #include "ringnet/runtime/buffer_ring.h"
@@ -69,36 +84,51 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   void BeginGracefulClose() override;
   void CancelIo() override;
   bool IoIdle() const override {
-    return !recv_armed_ && sends_ == 0 && cancels_ == 0 && !flush_scheduled_;
+    return !recv_armed_ && requests_in_kernel_ == 0 && cancels_in_kernel_ == 0 && !flush_scheduled_;
   }
-  bool SendsDone() const { return sends_ == 0 && waiting_head_ == nullptr; }
+  // Every datagram accepted has left (or been dropped) and the kernel is done with it.
+  bool SendsDone() const { return requests_in_kernel_ == 0 && waiting_.empty(); }
 
  private:
   static constexpr int kSendWindow = 512;
   // UDP_MAX_SEGMENTS was 64 before Linux 6.9 (128 since); and one IPv4 datagram's payload.
   static constexpr int kMaxGsoSegments = 64;
   static constexpr size_t kMaxGsoBytes = 65507;
+  // Idle send slots kept per session; more are freed as they come back.
+  static constexpr size_t kMaxFreeSlots = 1024;
+  // Idle GSO batches kept per session (a batch is about 1.1 KiB).
+  static constexpr size_t kMaxFreeBatches = 16;
 
-  // One datagram on its way out.
+  enum class SlotKind : uint8_t {
+    kDatagram,    // may join a GSO run
+    kAlone,       // a datagram that must leave by itself (a batch holding it was refused)
+    kPeerSwitch,  // not a datagram: a Connect waiting for the datagrams before it (to `peer`)
+  };
+
+  // One datagram on its way out (or a peer switch marker). Owned by slots_ throughout.
   struct SendSlot final : runtime::Operation {
+    explicit SendSlot(UdpSession* session) : owner(session) {}
     void Complete(int32_t result, uint32_t flags) override { owner->OnSent(this, result, flags); }
-    UdpSession* owner = nullptr;
-    SendSlot* next = nullptr;  // in the waiting list, or in a batch
+    UdpSession* const owner;
+    SendSlot* next = nullptr;  // in waiting_, in a batch, or idle in the pool
+    size_t pool_index = 0;     // SlotPool's
     msghdr msg{};
     iovec iov{};
     InetAddress peer;
     std::string data;
-    bool alone = false;  // must leave by itself (a batch holding it failed)
-    // Not a datagram: a Connect waiting for the datagrams before it (connect to `peer`).
-    bool switch_peer = false;
+    SlotKind kind = SlotKind::kDatagram;
   };
+  using SlotQueue = IntrusiveQueue<SendSlot>;
 
-  // A run of datagrams leaving as one GSO sendmsg; owns its slots until it completes.
+  // A run of datagrams leaving as one GSO sendmsg; holds its slots (in order) until it
+  // completes. Owned by batches_ throughout.
   struct SendBatch final : runtime::Operation {
+    explicit SendBatch(UdpSession* session) : owner(session) {}
     void Complete(int32_t result, uint32_t) override { owner->OnBatchSent(this, result); }
-    UdpSession* owner = nullptr;
-    SendSlot* head = nullptr;  // in order, linked by next
-    int count = 0;
+    UdpSession* const owner;
+    SendBatch* next = nullptr;  // idle in the pool
+    size_t pool_index = 0;      // SlotPool's
+    SlotQueue slots;
     size_t bytes = 0;
     size_t segment = 0;
     msghdr msg{};
@@ -106,13 +136,13 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
     iovec iov[kMaxGsoSegments] = {};
   };
 
+  // Send path (udp_session_send.cc).
   // Fills a slot's data through `fill(std::string*)` and sends it; checks size and high water.
   template <typename Fill>
   absl::Status Send(size_t estimate, const InetAddress* to, size_t reserved, Fill&& fill);
-  SendSlot* TakeSlot();
-  void RecycleSlot(std::unique_ptr<SendSlot> slot);
+  SendSlot* TakeSlot(SlotKind kind);
   void Submit(SendSlot* slot);
-  // How many datagrams from the head of the waiting list may leave as one GSO send (1: alone).
+  // How many datagrams from the head of the waiting queue may leave as one GSO send (1: alone).
   int GsoRun() const;
   void SubmitBatch(int count);
   void ScheduleFlush();
@@ -120,30 +150,40 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   // Drops the waiting datagrams (unreserving their bytes): all of them, or those before the next
   // peer switch. Returns how many datagrams it dropped.
   int DropWaiting(bool up_to_switch = false);
-  void Append(SendSlot* slot);
-  SendSlot* PopWaiting();
-  // connect(2) to `peer`, at once.
-  absl::Status ConnectNow(const InetAddress& peer);
-  // The marker at the head of the waiting list: everything before it has left, so connect now.
+  // The marker at the head of the waiting queue: everything before it has left, so connect now.
   // If that fails, the datagrams written for that peer (up to the next marker) are dropped.
   void SwitchPeer();
   void OnSent(SendSlot* slot, int32_t result, uint32_t flags);
   void OnBatchSent(SendBatch* batch, int32_t result);
-  // Puts a failed batch's datagrams back at the head of the waiting list, in order.
-  void Requeue(SendSlot* head, bool alone);
+  // The batch's datagrams go back to the head of the waiting queue, in order; as kAlone slots
+  // (each then leaves by itself) when `alone`.
+  void Requeue(SlotQueue&& slots, bool alone);
+  // A refused batch: learns what the refusal says about GSO and requeues its datagrams alone.
+  void OnBatchRefused(SendBatch* batch, int32_t result);
+  // After a completion: flush what waits, finish a graceful close, release when idle.
+  void AfterSendCompletion();
+
+  // Lifecycle (udp_session.cc).
+  // connect(2) to `peer`, at once.
+  absl::Status ConnectNow(const InetAddress& peer);
   void UpdateGsoLimitFromMtu();
+  void OnCancelled(int32_t result, uint32_t flags);
+
+  // Receive path (udp_session_recv.cc).
   void ArmRecv();
   // The receive ended on an empty buffer ring and waited for its turn (BufferRing::Wait).
   void OnBuffersFree() override;
   void OnRecv(int32_t result, uint32_t flags);
-  void OnCancelled(int32_t result, uint32_t flags);
   void HandleBuffer(const char* buffer, int32_t result);
   void HandleDatagram(absl::string_view payload, const InetAddress& from);
   void ReportIcmpError(const char* op, int error);
+
+  // Per-peer mode (udp_peer_table.cc).
   UdpPeerSession* PeerFor(const InetAddress& from);
   void ClosePeers();
   // SessionObserver, for the peer sessions.
   void OnSessionClosed(SessionBase* session, bool clean) override;
+
   size_t payload_capacity() const { return options_.max_datagram; }
 
   UniqueFd fd_;
@@ -154,13 +194,17 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   sockaddr_storage empty_sender_{};  // where single-shot recvmsg names an empty datagram's sender
   runtime::MemberOperation<UdpSession, &UdpSession::OnRecv> recv_op_{this};
   runtime::MemberOperation<UdpSession, &UdpSession::OnCancelled> cancel_op_{this};
-  // Idle slots, kept for reuse. A slot in flight is owned by its request until OnSent.
-  std::vector<std::unique_ptr<SendSlot>> free_slots_;
-  std::vector<std::unique_ptr<SendBatch>> free_batches_;
-  SendSlot* waiting_head_ = nullptr;  // datagrams not handed to the kernel yet, oldest first
-  SendSlot* waiting_tail_ = nullptr;
-  int sends_ = 0;      // requests in the kernel's hands
-  int in_flight_ = 0;  // datagrams in the kernel's hands (the send window)
+  // Every slot and batch, idle or not (idle ones kept for reuse up to a cap). Declared before
+  // waiting_, whose slots they own.
+  SlotPool<SendSlot> slots_{kMaxFreeSlots};
+  SlotPool<SendBatch> batches_{kMaxFreeBatches};
+  SlotQueue waiting_;  // datagrams (and peer switches) not handed to the kernel yet, oldest first
+  // Send requests (single datagrams and batches) the kernel holds: each completes once.
+  int requests_in_kernel_ = 0;
+  // Datagrams the kernel holds (a batch counts all of its): the send window, < kSendWindow.
+  int datagrams_in_kernel_ = 0;
+  // Cancel requests the kernel holds (CancelIo's).
+  int cancels_in_kernel_ = 0;
   // GSO: whether to batch, and the largest datagram a batch may be made of.
   bool gso_ = true;
   size_t gso_max_segment_ = kMaxGsoBytes;
@@ -171,7 +215,6 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
     absl::flat_hash_map<InetAddress, UdpPeerSession*> by_address;
   };
   std::unique_ptr<PeerTable> peers_;  // per-peer mode only
-  int cancels_ = 0;
   bool recv_armed_ = false;
 };
 
