@@ -18,6 +18,8 @@ absl::string_view WsCloseStateName(WsCloseState state) {
   return "unknown";
 }
 
+// An edge is (from, to) by nature; the table test covers both orders.
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters)
 bool WsCloseMachine::Allows(WsCloseState from, WsCloseState to) {
   using S = WsCloseState;
   switch (to) {
