@@ -31,6 +31,7 @@ absl::Status EventListener::OnOpen(const SessionHandle&) { return absl::OkStatus
 void EventListener::OnClose(const SessionHandle&) {}
 void EventListener::OnError(const SessionHandle&, const absl::Status&) {}
 void EventListener::OnCron(const SessionHandle&) {}
+void EventListener::OnWritabilityChanged(const SessionHandle&, bool) {}
 
 namespace internal {
 
@@ -106,6 +107,35 @@ absl::Status DispatchWrite(const std::shared_ptr<SessionShared>& s, const InetAd
   return absl::OkStatus();
 }
 
+// DispatchWrite, then `on_sent` once the bytes have left (see WriteCallback).
+template <typename Direct, typename MakePosted>
+absl::Status DispatchWriteNotify(const std::shared_ptr<SessionShared>& s, size_t size,
+                                 WriteCallback on_sent, Direct direct, MakePosted make_posted) {
+  if (!on_sent) {
+    return absl::InvalidArgumentError("a write with a completion callback needs a callback");
+  }
+  // Only on the loop thread: a shared_ptr keeps the callback alive across the posted task.
+  auto callback = std::make_shared<WriteCallback>(std::move(on_sent));
+  return DispatchWrite(
+      s, nullptr, size,
+      [&](SessionCore& c) {
+        absl::Status st = direct(c);
+        if (st.ok()) c.NotifyWhenSent(std::move(*callback));
+        return st;
+      },
+      [&](size_t reserved) {
+        return [posted = make_posted(reserved), callback](SessionCore& c) mutable {
+          absl::Status st = posted(c);
+          if (st.ok()) {
+            c.NotifyWhenSent(std::move(*callback));
+          } else {
+            (*callback)(st);
+          }
+          return st;
+        };
+      });
+}
+
 absl::Time ToWallTime(int64_t monotonic_ns) {
   if (monotonic_ns == 0) return absl::InfinitePast();
   return absl::Now() - absl::Nanoseconds(runtime::EventLoop::MonotonicNs() - monotonic_ns);
@@ -162,6 +192,61 @@ absl::Status SessionHandle::WriteBytesArray(absl::Span<const absl::string_view> 
         };
       });
 }
+
+absl::Status SessionHandle::WritePkg(Package pkg, WriteCallback on_sent) const {
+  const size_t size = pkg.size();
+  return DispatchWriteNotify(
+      shared_, size, std::move(on_sent),
+      [&](SessionCore& c) { return c.WritePkg(std::move(pkg), nullptr, 0); },
+      [&](size_t reserved) {
+        pkg.Own();
+        return [pkg = std::move(pkg), reserved](SessionCore& c) mutable {
+          return c.WritePkg(std::move(pkg), nullptr, reserved);
+        };
+      });
+}
+
+absl::Status SessionHandle::WriteBytes(absl::string_view bytes, WriteCallback on_sent) const {
+  return DispatchWriteNotify(
+      shared_, bytes.size(), std::move(on_sent),
+      [&](SessionCore& c) { return c.WriteBytes(bytes, nullptr, 0); },
+      [&](size_t reserved) {
+        return [copy = std::string(bytes), reserved](SessionCore& c) mutable {
+          return c.WriteOwned(std::move(copy), nullptr, reserved);
+        };
+      });
+}
+
+bool SessionHandle::IsWritable() const {
+  return shared_ != nullptr && shared_->writable.load(std::memory_order_relaxed);
+}
+
+namespace {
+
+absl::Status SetReadingPaused(const std::shared_ptr<SessionShared>& s, bool paused) {
+  if (s == nullptr) return EmptyHandle();
+  if (s->kind == SessionKind::kUdp || s->kind == SessionKind::kUdpConnected ||
+      s->kind == SessionKind::kUdpPeer) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "session ", s->id, " (", SessionKindName(s->kind),
+        "): reading is paused for stream sessions only (UDP datagrams are not paused)"));
+  }
+  if (s->loop->IsInLoopThread()) {
+    if (s->core == nullptr) return internal::SessionClosedError(s->id);
+    s->core->SetReadingPausedByUser(paused);
+    return absl::OkStatus();
+  }
+  if (!s->PostToCore([paused](SessionCore& c) { c.SetReadingPausedByUser(paused); })) {
+    return internal::SessionClosedError(s->id);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SessionHandle::PauseReading() const { return SetReadingPaused(shared_, true); }
+
+absl::Status SessionHandle::ResumeReading() const { return SetReadingPaused(shared_, false); }
 
 absl::Status SessionHandle::WritePkgTo(Package pkg, const InetAddress& peer) const {
   const size_t size = pkg.size();
@@ -256,6 +341,9 @@ SessionStat SessionHandle::Stat() const {
   stat.packages_in = shared_->packages_in.load(relaxed);
   stat.packages_out = shared_->packages_out.load(relaxed);
   stat.send_requests = shared_->send_requests.load(relaxed);
+  stat.datagrams_dropped = shared_->datagrams_dropped.load(relaxed);
+  stat.writable = shared_->writable.load(relaxed);
+  stat.reading_paused = shared_->reading_paused.load(relaxed);
   const int64_t queued = shared_->queued_bytes.load(relaxed);
   stat.queued_bytes = queued > 0 ? static_cast<uint64_t>(queued) : 0;
   stat.opened = ToWallTime(shared_->opened_ns.load(relaxed));

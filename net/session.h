@@ -34,6 +34,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -77,10 +78,21 @@ struct SessionStat {
   // Send requests (system calls or io_uring SQEs) that carried the session's bytes: with
   // batching (TCP's gathered sends, UDP's GSO sends) fewer than packages_out.
   uint64_t send_requests = 0;
+  // UDP: datagrams written and never sent: refused because the send queue was full (the write
+  // returned ResourceExhausted), or dropped when the session closed or a Connect failed. Each
+  // drop is also reported to OnError (a summary at most once a second).
+  uint64_t datagrams_dropped = 0;
+  // Whether the session was writable (see SessionHandle::IsWritable) and whether its reading
+  // was paused (by PauseReading, by writability, or by an executor backlog).
+  bool writable = true;
+  bool reading_paused = false;
   absl::Time opened;
   absl::Time last_read;
   absl::Time last_write;
 };
+
+// Runs once for a write that was accepted (see SessionHandle::WritePkg with a callback).
+using WriteCallback = absl::AnyInvocable<void(const absl::Status& status)>;
 
 // A reference to a session, safe to copy, keep, and call from any thread. Called on the session's
 // loop thread (e.g. from a callback), calls act at once; from other threads they are posted to the
@@ -101,6 +113,33 @@ class SessionHandle {
   absl::Status WriteBytes(const char* bytes) const { return WriteBytes(absl::string_view(bytes)); }
   // Queues several buffers; they leave in the same system call as the rest of the queue.
   absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts) const;
+
+  // Write completion (netty's ChannelFuture, getty's sent count): as above, and `on_sent` runs
+  // once the bytes have left: with OK when the kernel has taken the last of them (for UDP: the
+  // datagram was sent), or with the reason they never will (the session closed first, or a
+  // write posted from another thread failed on the loop). It runs exactly once when the call
+  // returns OK and never when it returns an error; on the session's loop thread (on its
+  // executor when it has one), never inside the write call itself. A proxy uses it to forward
+  // exactly as fast as the slow side accepts. Thread-safe.
+  absl::Status WritePkg(Package pkg, WriteCallback on_sent) const;
+  absl::Status WriteBytes(absl::string_view bytes, WriteCallback on_sent) const;
+
+  // Flow control (netty's writability and auto-read, Node's write() == false and 'drain').
+  //
+  // Whether the write queue is below the session's water mark: false from the moment its queued
+  // bytes reach `SessionOptions::write_water_mark.high` until they fall to `.low`
+  // (EventListener::OnWritabilityChanged reports each change). Writes still succeed while
+  // unwritable, up to `write_high_water`. Thread-safe.
+  bool IsWritable() const;
+  // Stops reading from the socket (netty's setAutoRead(false)): no receive is armed, so bytes
+  // stay in the kernel's socket buffer and TCP's window pushes back on the sender. What was
+  // received already is still delivered, in order, once reading resumes. Idle and read timeouts
+  // do not run while reading is paused. Stream sessions (TCP, WebSocket) only: UDP sessions
+  // refuse with FailedPrecondition. Thread-safe; from other threads it happens asynchronously.
+  absl::Status PauseReading() const;
+  // Undoes PauseReading. Reading also stays paused while the session pauses itself (see
+  // SessionOptions::pause_reading_when_unwritable and executor_backlog). Thread-safe.
+  absl::Status ResumeReading() const;
 
   // Unconnected UDP only: writes one datagram to `peer`. Connected sessions refuse an explicit
   // peer (getty/Go: "use of WriteTo with pre-connected connection"); unconnected ones refuse the
@@ -167,10 +206,23 @@ class EventListener {
   virtual void OnError(const SessionHandle& session, const absl::Status& error);
   // Every `cron_period` while the session is open (getty's OnCron; heartbeats go here).
   virtual void OnCron(const SessionHandle& session);
+  // The session's writability changed (netty's channelWritabilityChanged, uWebSockets' drain):
+  // false once its queued bytes reached the water mark's high end, true once they fell to its
+  // low end. A writer that feeds a session from elsewhere (a proxy, a fan-out) stops on false
+  // and carries on at true. Runs after the callback whose write crossed the mark has returned.
+  virtual void OnWritabilityChanged(const SessionHandle& session, bool writable);
   // One decoded package. Its bytes may borrow the receive buffer: they are valid until this
   // returns; move or copy the package (or call pkg.Own()) to keep it. `from` is the peer that
   // sent it (the datagram's sender for unconnected UDP).
   virtual void OnMessage(const SessionHandle& session, Package& pkg, const InetAddress& from) = 0;
+};
+
+// netty's WriteBufferWaterMark: where a session turns unwritable (`high`) and writable again
+// (`low`), in queued bytes. Each is capped at SessionOptions::write_high_water, and `low` at
+// `high`.
+struct WriteBufferWaterMark {
+  size_t low = 256 << 10;
+  size_t high = 1 << 20;
 };
 
 struct SessionOptions {
@@ -185,8 +237,22 @@ struct SessionOptions {
   // Bound on a package being received (bytes buffered for one partial package). Codecs enforce
   // their own limits from headers; this bounds whatever they buffer.
   size_t max_msg_len = 4 << 20;
-  // Bound on bytes queued for sending; a write past it fails with ResourceExhausted.
+  // The hard bound on bytes queued for sending: a write that would pass it fails with
+  // ResourceExhausted (nothing is queued then, and nothing already queued is lost). Leave room
+  // above write_water_mark.high for what is written before a writer sees the change (with the
+  // defaults, 15 MiB: more than one max_msg_len package).
   size_t write_high_water = 16 << 20;
+  // Writability (see SessionHandle::IsWritable and EventListener::OnWritabilityChanged).
+  WriteBufferWaterMark write_water_mark;
+  // Stream sessions (TCP, WebSocket): pause reading while the session is unwritable, and resume
+  // at the low mark, so a peer that sends faster than it reads (an echo, a request/response
+  // protocol) is held back by TCP instead of growing the queue. What was received already is
+  // still delivered. Ignored by UDP sessions (datagrams are not paused).
+  bool pause_reading_when_unwritable = true;
+  // With an executor: pause reading while the packages waiting for it (copied: the bytes plus
+  // 64 per package) pass this many bytes, and resume when they are half of it. Stream sessions
+  // only; UDP sessions keep reading.
+  size_t executor_backlog = 4 << 20;
   // How long Close() may spend sending what is queued and waiting for the peer's FIN.
   absl::Duration close_linger = absl::Seconds(5);
   // If set, listener callbacks run there (see executor.h). Must outlive the session.

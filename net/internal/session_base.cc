@@ -27,6 +27,14 @@ SessionLimits SessionLimits::From(const SessionOptions& o) {
   l.cron_period_ns = FiniteNs(o.cron_period);
   l.close_linger_ns = FiniteNs(o.close_linger);
   l.max_msg_len = o.max_msg_len;
+  const auto cap = [](size_t v, int64_t limit) {
+    return static_cast<int64_t>(std::min<uint64_t>(v, static_cast<uint64_t>(limit)));
+  };
+  const int64_t hard = cap(o.write_high_water, INT64_MAX);
+  l.write_high_mark = cap(o.write_water_mark.high, hard);
+  l.write_low_mark = cap(o.write_water_mark.low, l.write_high_mark);
+  l.executor_backlog = cap(o.executor_backlog, INT64_MAX);
+  l.pause_reading_when_unwritable = o.pause_reading_when_unwritable;
   l.max_datagram = static_cast<uint32_t>(std::min<size_t>(o.max_datagram, UINT32_MAX));
   l.tcp_no_delay = o.tcp_no_delay;
   l.close_on_icmp_error = o.close_on_icmp_error;
@@ -197,6 +205,11 @@ void SessionBase::Close() {
       return;
     case State::kOpen:
       Transition(State::kClosing);
+      if (pause_ != 0) {  // the goodbye reads on to the peer's FIN (or Close frame)
+        pause_ = 0;
+        shared_->reading_paused.store(false, std::memory_order_relaxed);
+        RestartInput();
+      }
       StartLingerTimer();
       BeginGracefulClose();
       return;
@@ -276,9 +289,87 @@ void SessionBase::DeliverMessage(Package& pkg, const InetAddress& from) {
     return;
   }
   pkg.Own();
-  serial_->Execute([listener = listener_, handle = handle_, pkg = std::move(pkg), from]() mutable {
+  const int64_t cost = static_cast<int64_t>(pkg.size()) + 64;
+  const int64_t low = options_.executor_backlog / 2;
+  serial_->Execute([listener = listener_, handle = handle_, pkg = std::move(pkg), from, cost,
+                    low]() mutable {
     listener->OnMessage(handle, pkg, from);
+    const std::shared_ptr<SessionShared>& s = SessionAccess::Shared(handle);
+    const int64_t left = s->backlog_bytes.fetch_sub(cost, std::memory_order_acq_rel) - cost;
+    if (left <= low && s->backlog_paused.load(std::memory_order_acquire) &&
+        s->backlog_paused.exchange(false, std::memory_order_acq_rel)) {
+      s->PostToCore([](SessionCore& core) { core.OnBacklogDrained(); });
+    }
   });
+  AddBacklog(cost);
+}
+
+void SessionBase::AddBacklog(int64_t cost) {
+  const int64_t backlog = shared_->backlog_bytes.fetch_add(cost, std::memory_order_acq_rel) + cost;
+  const int64_t bound = options_.executor_backlog;
+  if (bound == 0 || backlog < bound || !is_stream() || (pause_ & kPauseBacklog) != 0) return;
+  Pause(kPauseBacklog);
+  shared_->backlog_paused.store(true, std::memory_order_release);
+  // The executor may have drained below the low mark before it could see the flag.
+  if (shared_->backlog_bytes.load(std::memory_order_acquire) <= bound / 2 &&
+      shared_->backlog_paused.exchange(false, std::memory_order_acq_rel)) {
+    Unpause(kPauseBacklog);
+  }
+}
+
+void SessionBase::SetReadingPausedByUser(bool paused) {
+  if (paused) {
+    Pause(kPauseByUser);
+  } else {
+    Unpause(kPauseByUser);
+  }
+}
+
+void SessionBase::Pause(PauseReason reason) {
+  // Only while opening or open: a closing session reads on to the peer's FIN (or Close frame).
+  if (!is_stream() || (pause_ & reason) != 0 || closed() || closing()) return;
+  const bool was_paused = pause_ != 0;
+  pause_ |= reason;
+  if (was_paused) return;
+  shared_->reading_paused.store(true, std::memory_order_relaxed);
+  StopInput();
+}
+
+void SessionBase::Unpause(PauseReason reason) {
+  if ((pause_ & reason) == 0) return;
+  pause_ &= static_cast<uint8_t>(~reason);
+  if (pause_ != 0 || closed()) return;
+  shared_->reading_paused.store(false, std::memory_order_relaxed);
+  // The idle and read timeouts did not run while paused: they start over.
+  const int64_t now = loop_->NowNs();
+  shared_->last_read_ns.store(now, std::memory_order_relaxed);
+  if (partial_since_ns_ != 0) partial_since_ns_ = now;
+  RestartInput();
+}
+
+void SessionBase::ChangeWritability(bool writable) {
+  shared_->writable.store(writable, std::memory_order_relaxed);
+  if (options_.pause_reading_when_unwritable) {
+    if (writable) {
+      Unpause(kPauseUnwritable);
+    } else {
+      Pause(kPauseUnwritable);
+    }
+  }
+  // After the callback whose write crossed the mark (never inside a write call); the loop runs
+  // deferred tasks in order, so the events arrive in the order of the changes.
+  loop_->Defer([this, writable] {
+    if (state_ == State::kOpen || state_ == State::kClosing) {
+      Dispatch([listener = listener_, handle = handle_, writable] {
+        listener->OnWritabilityChanged(handle, writable);
+      });
+    }
+  });
+}
+
+void SessionBase::RunSendCallback(absl::AnyInvocable<void(const absl::Status&)> on_sent,
+                                  const absl::Status& status) {
+  Dispatch([on_sent = std::move(on_sent), status]() mutable { on_sent(status); });
 }
 
 void SessionBase::DeliverError(const absl::Status& error) {
@@ -305,6 +396,12 @@ void SessionBase::Teardown(const absl::Status& reason) {
   // Never opened: the endpoint learns why (a rejection reported it on entering kRejecting).
   Transition(State::kClosed, reason);
   StopTimers();
+  FailPendingSends(reason.ok() ? absl::UnavailableError(
+                                     absl::StrCat("session ", id(), " closed before the write left"))
+                               : absl::Status(reason.code(),
+                                              absl::StrCat("session ", id(),
+                                                           " closed before the write left: ",
+                                                           reason.message())));
   if (from == State::kOpen || from == State::kClosing) {  // OnOpen succeeded: OnClose is due
     if (!reason.ok()) DispatchError(reason);
     DeliverClose();
@@ -332,7 +429,13 @@ void SessionBase::NoteWritten(size_t bytes) {
   const int64_t now = loop_->NowNs();
   shared_->last_write_ns.store(now, std::memory_order_relaxed);
   write_progress_ns_ = now;
-  shared_->queued_bytes.fetch_sub(static_cast<int64_t>(bytes), std::memory_order_relaxed);
+  const int64_t left =
+      shared_->queued_bytes.fetch_sub(static_cast<int64_t>(bytes), std::memory_order_relaxed) -
+      static_cast<int64_t>(bytes);
+  if (left <= options_.write_low_mark && !shared_->writable.load(std::memory_order_relaxed) &&
+      !closed()) {
+    ChangeWritability(true);
+  }
 }
 
 bool SessionBase::AdmitWrite(size_t adding, size_t reserved, absl::Status* error) {
@@ -383,13 +486,16 @@ void SessionBase::CheckTimeouts() {
   const int64_t read = options_.read_timeout_ns;
   const int64_t write = options_.write_timeout_ns;
   const int64_t last_read = shared_->last_read_ns.load(std::memory_order_relaxed);
-  if (idle > 0 && state_ == State::kOpen && now - last_read >= idle) {
+  // While reading is paused nothing is received by choice: the idle and read timeouts wait.
+  const bool paused = pause_ != 0;
+  if (idle > 0 && state_ == State::kOpen && !paused && now - last_read >= idle) {
     TimedOut(absl::DeadlineExceededError(
         absl::StrCat("session ", id(), ": idle timeout, nothing received for ",
                      absl::FormatDuration(absl::Nanoseconds(idle)))));
     return;
   }
-  if (read > 0 && HasPartialInput() && partial_since_ns_ != 0 && now - partial_since_ns_ >= read) {
+  if (read > 0 && !paused && HasPartialInput() && partial_since_ns_ != 0 &&
+      now - partial_since_ns_ >= read) {
     TimedOut(absl::DeadlineExceededError(absl::StrCat(
         "session ", id(), ": read timeout, a package begun ",
         absl::FormatDuration(absl::Nanoseconds(now - partial_since_ns_)), " ago is incomplete")));

@@ -59,10 +59,25 @@ struct SessionLimits {
   int64_t cron_period_ns = 0;
   int64_t close_linger_ns = 0;
   size_t max_msg_len = 4 << 20;
+  // Writability: unwritable at `write_high_mark` queued bytes, writable again at
+  // `write_low_mark` (already capped: low <= high <= write_high_water).
+  int64_t write_high_mark = 1 << 20;
+  int64_t write_low_mark = 256 << 10;
+  // With an executor: reading pauses at this many backlog bytes (resumes at half); 0: no bound.
+  int64_t executor_backlog = 4 << 20;
   uint32_t max_datagram = 65507;
   bool tcp_no_delay = true;
   bool close_on_icmp_error = false;
   bool udp_gso = true;
+  bool pause_reading_when_unwritable = true;
+};
+
+// Why a stream session's reading is paused (bits of SessionBase's pause set): each reason is
+// set and cleared on its own, and reading resumes when none is left.
+enum PauseReason : uint8_t {
+  kPauseByUser = 1,        // SessionHandle::PauseReading
+  kPauseUnwritable = 2,    // pause_reading_when_unwritable, while unwritable
+  kPauseBacklog = 4,       // the executor's backlog passed executor_backlog
 };
 
 // A session's lifecycle, in the order a session goes through it.
@@ -110,6 +125,8 @@ class SessionBase : public SessionCore, public LoopOwned {
   void Close() override;
   void ReportError(const absl::Status& error) override { DeliverError(error); }
   absl::Status Connect(const InetAddress& peer) override;
+  void SetReadingPausedByUser(bool paused) override;
+  void OnBacklogDrained() override { Unpause(kPauseBacklog); }
   // LoopOwned: the loop is stopping.
   void Abort() override { Teardown(absl::OkStatus()); }
 
@@ -138,6 +155,12 @@ class SessionBase : public SessionCore, public LoopOwned {
   virtual bool IoIdle() const = 0;
   // Whether a partial package is waiting for its rest (for the read timeout).
   virtual bool HasPartialInput() const { return false; }
+  // Flow control: reading paused (no receive may stay armed) and resumed (what was received
+  // meanwhile is delivered first). Stream sessions implement them; the default does nothing.
+  virtual void StopInput() {}
+  virtual void RestartInput() {}
+  // Teardown is under way for `reason`: fail what waits for the bytes to leave (before OnClose).
+  virtual void FailPendingSends(const absl::Status& /*reason*/) {}
   // An idle, read or write timeout expired (`error` says which); the default closes at once.
   virtual void TimedOut(const absl::Status& error) { Teardown(error); }
 
@@ -162,6 +185,25 @@ class SessionBase : public SessionCore, public LoopOwned {
   // Checks the high-water mark for `adding` more bytes (already reserved bytes excepted) and
   // counts them; false (with the status in `*error`) when refused.
   bool AdmitWrite(size_t adding, size_t reserved, absl::Status* error);
+  // After bytes joined the queue: turns the session unwritable at the high mark. One relaxed
+  // load and a compare while below it.
+  void NoteQueued() {
+    if (shared_->writable.load(std::memory_order_relaxed) &&
+        shared_->queued_bytes.load(std::memory_order_relaxed) >= options_.write_high_mark) {
+      ChangeWritability(false);
+    }
+  }
+  // Sets or clears one reason for pausing reading (stream sessions; see PauseReason).
+  void Pause(PauseReason reason);
+  void Unpause(PauseReason reason);
+  bool reading_paused() const { return pause_ != 0; }
+  // Runs `on_sent(status)` for a write's completion: now, or in order on the executor.
+  void RunSendCallback(absl::AnyInvocable<void(const absl::Status&)> on_sent,
+                       const absl::Status& status);
+  // Whether the session is a byte stream (TCP, WebSocket): the kinds whose reading pauses.
+  bool is_stream() const {
+    return shared_->kind == SessionKind::kTcp || shared_->kind == SessionKind::kWebSocket;
+  }
   // Records the time the first byte of a partial package arrived (0: none waiting).
   void set_partial_since(int64_t ns) { partial_since_ns_ = ns; }
   void NoteWriteProgress() { write_progress_ns_ = loop_->NowNs(); }
@@ -195,6 +237,9 @@ class SessionBase : public SessionCore, public LoopOwned {
   void CheckTimeouts();
   void DeliverCron();
   void DeliverClose();
+  void ChangeWritability(bool writable);
+  // Counts a package handed to the executor (`cost` bytes) against executor_backlog.
+  void AddBacklog(int64_t cost);
   // Runs a listener call now, or in order on the executor.
   template <typename F>
   void Dispatch(F&& call);
@@ -207,6 +252,7 @@ class SessionBase : public SessionCore, public LoopOwned {
   int64_t partial_since_ns_ = 0;
   int64_t write_progress_ns_ = 0;
   State state_ = State::kHandshaking;
+  uint8_t pause_ = 0;  // PauseReason bits
 };
 
 }  // namespace ringnet::net::internal

@@ -47,6 +47,13 @@ class SessionCore {
   virtual absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts,
                                        size_t reserved) = 0;
   virtual absl::Status Connect(const InetAddress& peer) = 0;
+  // After a write that succeeded: runs `on_sent` once everything written so far has left (or
+  // with the reason it never will).
+  virtual void NotifyWhenSent(absl::AnyInvocable<void(const absl::Status&)> on_sent) = 0;
+  // PauseReading (true) / ResumeReading (false) from the handle.
+  virtual void SetReadingPausedByUser(bool paused) = 0;
+  // The executor's backlog fell to its low mark (posted by the executor's thread).
+  virtual void OnBacklogDrained() = 0;
   virtual void Close() = 0;
   // Reports the failure of an operation that was posted from another thread (OnError).
   virtual void ReportError(const absl::Status& error) = 0;
@@ -67,6 +74,12 @@ struct SessionShared : std::enable_shared_from_this<SessionShared> {
   // Writes are refused once closing starts; closed once OnClose has been delivered. (Next to
   // `kind`, where it takes padding.)
   std::atomic<bool> closing{false};
+  // Flow control, written by the loop thread: IsWritable, and whether reading is paused.
+  std::atomic<bool> writable{true};
+  std::atomic<bool> reading_paused{false};
+  // With an executor, the executor's thread posts OnBacklogDrained when this is set (by the
+  // loop, when it paused reading for the backlog) and the backlog fell to its low mark.
+  std::atomic<bool> backlog_paused{false};
 
   SessionCore* core = nullptr;  // loop thread only
 
@@ -86,10 +99,13 @@ struct SessionShared : std::enable_shared_from_this<SessionShared> {
   std::atomic<uint64_t> packages_in{0};
   std::atomic<uint64_t> packages_out{0};
   std::atomic<uint64_t> send_requests{0};
+  std::atomic<uint64_t> datagrams_dropped{0};
   std::atomic<int64_t> opened_ns{0};
   std::atomic<int64_t> last_read_ns{0};
   std::atomic<int64_t> last_write_ns{0};
   std::atomic<int64_t> active_ns{0};
+  // Bytes of packages handed to the executor and not yet delivered (see executor_backlog).
+  std::atomic<int64_t> backlog_bytes{0};
 
   mutable std::mutex mutex;
   bool attached = true;                      // guarded by mutex

@@ -41,14 +41,68 @@ absl::Status TcpSession::ArmInput() {
 }
 
 void TcpSession::ArmRecv() {
-  if (read_ == StreamReadState::kArmed || read_ == StreamReadState::kEof || closed()) return;
+  if (read_ != StreamReadState::kIdle && read_ != StreamReadState::kPaused &&
+      read_ != StreamReadState::kStarved) {
+    return;  // armed, cancelling, or at EOF
+  }
+  if (closed()) return;
+  if (reading_paused()) {
+    read_ = StreamReadState::kPaused;
+    return;
+  }
   read_ = StreamReadState::kArmed;
   loop_->SubmitRecvMultishot(&recv_op_, fd_.get(), buffers_);
 }
 
+void TcpSession::ContinueReading() {
+  // (A handshake that opened the session while handling the bytes may have re-armed already.)
+  if (read_ == StreamReadState::kCancelling) read_ = StreamReadState::kIdle;
+  ArmRecv();
+}
+
+void TcpSession::StopInput() {
+  switch (read_) {
+    case StreamReadState::kArmed:
+      // The receive ends with -ECANCELED (or on its own); what it brings until then is kept.
+      read_ = StreamReadState::kCancelling;
+      ++cancels_;
+      loop_->SubmitCancel(&recv_op_, &cancel_op_);
+      return;
+    case StreamReadState::kStarved:
+      if (buffers_ != nullptr) buffers_->CancelWait(this);
+      read_ = StreamReadState::kPaused;
+      return;
+    case StreamReadState::kIdle:
+      read_ = StreamReadState::kPaused;
+      return;
+    default:
+      return;
+  }
+}
+
+void TcpSession::RestartInput() {
+  // Not inside the caller (a listener callback may be decoding this session's input): at the end
+  // of the iteration.
+  loop_->Defer([this] { Resume(); });
+}
+
+void TcpSession::Resume() {
+  if (closed() || reading_paused()) return;
+  if (!input_.empty()) {
+    ConsumeInput();
+    if (closed() || reading_paused()) return;  // paused again by what it delivered
+  }
+  if (read_ == StreamReadState::kEofHeld) {
+    read_ = StreamReadState::kEof;
+    OnPeerEof();
+    return;
+  }
+  if (read_ == StreamReadState::kPaused && buffers_ != nullptr) ArmRecv();
+}
+
 void TcpSession::OnRecv(int32_t result, uint32_t flags) {
   const bool more = (flags & IORING_CQE_F_MORE) != 0;
-  if (!more) read_ = StreamReadState::kIdle;
+  if (!more && read_ == StreamReadState::kArmed) read_ = StreamReadState::kIdle;
   if (result > 0 && runtime::BufferRing::HasBuffer(flags)) {
     const uint16_t id = runtime::BufferRing::BufferId(flags);
     char* data = buffers_->Take(id);
@@ -59,16 +113,29 @@ void TcpSession::OnRecv(int32_t result, uint32_t flags) {
     HandleBytes(absl::Span<char>(data, static_cast<size_t>(result)));
     queue_.pool()->SetReceiving(previous);
     buffers_->Release(id);
-    if (!more) ArmRecv();
+    if (!more) ContinueReading();
   } else if (result == 0) {
-    OnPeerEof();
+    if (reading_paused() && is_open()) {
+      read_ = StreamReadState::kEofHeld;  // what came before it is delivered first
+    } else {
+      OnPeerEof();
+    }
   } else if (result == -ENOBUFS) {
-    // Other receives took every buffer. Re-arm when the ring has buffers and it is our turn:
-    // with more sessions starved than the ring can serve, re-arming all at once would fail again.
-    read_ = StreamReadState::kStarved;
-    buffers_->Wait(this);
+    if (reading_paused()) {
+      read_ = StreamReadState::kPaused;
+    } else {
+      // Other receives took every buffer. Re-arm when the ring has buffers and it is our turn:
+      // with more sessions starved than the ring can serve, re-arming all at once would fail
+      // again.
+      read_ = StreamReadState::kStarved;
+      buffers_->Wait(this);
+    }
   } else if (result == -ECANCELED) {
-    Teardown(absl::OkStatus());  // no-op when we cancelled it; else the loop is stopping
+    if (read_ == StreamReadState::kCancelling) {
+      ContinueReading();  // our pause (paused: stays so; resumed meanwhile: re-armed)
+    } else {
+      Teardown(absl::OkStatus());  // no-op when we cancelled it; else the loop is stopping
+    }
   } else {
     Teardown(SocketError("recv", -result));
   }
@@ -78,27 +145,44 @@ void TcpSession::OnRecv(int32_t result, uint32_t flags) {
 void TcpSession::HandleBytes(absl::Span<char> bytes) {
   NoteRead(bytes.size());
   if (!AcceptsInput()) return;  // e.g. closing: input is drained, not delivered
-  absl::StatusOr<size_t> used;
+  if (reading_paused()) {
+    // Arrived before the pause's cancel landed: kept as they are, delivered on resume.
+    input_.append(bytes.data(), bytes.size());
+    return;
+  }
   if (input_.empty()) {
     // Fast path: decode straight from the receive buffer; keep only a partial package's bytes.
-    used = Consume(bytes);
-    if (used.ok() && *used < bytes.size() && AcceptsInput()) {
+    absl::StatusOr<size_t> used = Consume(bytes);
+    if (!used.ok()) {
+      Teardown(used.status());
+      return;
+    }
+    if (*used < bytes.size() && AcceptsInput()) {
       input_.assign(bytes.data() + *used, bytes.size() - *used);
       set_partial_since(loop_->NowNs());
     }
-  } else {
-    input_.append(bytes.data(), bytes.size());
-    used = Consume(absl::MakeSpan(input_));
-    if (used.ok()) {
-      input_.erase(0, *used);
-      if (*used > 0 && !input_.empty()) set_partial_since(loop_->NowNs());
-    }
+    CheckLeftover();
+    return;
   }
+  input_.append(bytes.data(), bytes.size());
+  ConsumeInput();
+}
+
+void TcpSession::ConsumeInput() {
+  absl::StatusOr<size_t> used = Consume(absl::MakeSpan(input_));
   if (!used.ok()) {
     Teardown(used.status());
     return;
   }
-  if (input_.size() > options_.max_msg_len) {
+  input_.erase(0, *used);
+  if (*used > 0 && !input_.empty()) set_partial_since(loop_->NowNs());
+  CheckLeftover();
+}
+
+void TcpSession::CheckLeftover() {
+  if (closed()) return;
+  // Paused during Consume: the rest may hold whole packages, not yet offered.
+  if (input_.size() > options_.max_msg_len && !reading_paused()) {
     Teardown(absl::ResourceExhaustedError(
         absl::StrCat("session ", id(), ": a package still incomplete after ", input_.size(),
                      " bytes exceeds max_msg_len ", options_.max_msg_len)));
@@ -149,7 +233,10 @@ absl::Status TcpSession::QueueWrite(size_t size, size_t reserved, Append&& appen
   } else if (added < counted) {
     shared_->Unreserve(static_cast<int64_t>(counted - added));
   }
-  if (appended.ok()) ScheduleFlush();
+  if (appended.ok()) {
+    ScheduleFlush();
+    NoteQueued();
+  }
   return appended;
 }
 
@@ -210,6 +297,7 @@ void TcpSession::QueueControlBytes(absl::string_view bytes) {
   shared_->queued_bytes.fetch_add(static_cast<int64_t>(bytes.size()), std::memory_order_relaxed);
   queue_.Append(bytes);
   ScheduleFlush();
+  NoteQueued();
 }
 
 bool TcpSession::DiscardQueued() {
@@ -254,6 +342,7 @@ void TcpSession::OnSend(int32_t result, uint32_t) {
   if (result >= 0) {
     queue_.Consume(static_cast<size_t>(result));
     NoteWritten(static_cast<size_t>(result));
+    if (pending_sends_ != nullptr && !pending_sends_->empty()) RunSentCallbacks();
     if (!closed()) {
       if (!queue_.empty()) {
         ScheduleFlush();
@@ -268,6 +357,37 @@ void TcpSession::OnSend(int32_t result, uint32_t) {
     Teardown(SocketError("send", -result));
   }
   MaybeRelease();
+}
+
+void TcpSession::NotifyWhenSent(absl::AnyInvocable<void(const absl::Status&)> on_sent) {
+  const uint64_t end = queue_.consumed() + queue_.size();
+  if (pending_sends_ == nullptr) pending_sends_ = std::make_unique<std::deque<PendingSend>>();
+  pending_sends_->push_back(PendingSend{end, std::move(on_sent)});
+  // Nothing left to send (an empty write): at the end of the iteration, never inside the call.
+  if (queue_.empty()) loop_->Defer([this] { RunSentCallbacks(); });
+}
+
+void TcpSession::RunSentCallbacks() {
+  if (pending_sends_ == nullptr) return;
+  const uint64_t sent = queue_.consumed();
+  while (!pending_sends_->empty() && pending_sends_->front().end <= sent) {
+    absl::AnyInvocable<void(const absl::Status&)> on_sent =
+        std::move(pending_sends_->front().on_sent);
+    pending_sends_->pop_front();
+    RunSendCallback(std::move(on_sent), absl::OkStatus());
+  }
+}
+
+void TcpSession::FailPendingSends(const absl::Status& reason) {
+  if (pending_sends_ == nullptr) return;
+  // Bytes the kernel took before the teardown did leave.
+  RunSentCallbacks();
+  while (!pending_sends_->empty()) {
+    absl::AnyInvocable<void(const absl::Status&)> on_sent =
+        std::move(pending_sends_->front().on_sent);
+    pending_sends_->pop_front();
+    RunSendCallback(std::move(on_sent), reason);
+  }
 }
 
 void TcpSession::BeginGracefulClose() { MaybeFinishClose(); }
@@ -291,7 +411,7 @@ void TcpSession::OnBuffersFree() { ArmRecv(); }
 void TcpSession::CancelIo() {
   // The queue stays until destruction: a send in flight may still read its buffers.
   if (buffers_ != nullptr) buffers_->CancelWait(this);
-  if (read_ == StreamReadState::kArmed) {
+  if (read_ == StreamReadState::kArmed) {  // (kCancelling: its cancel is in flight already)
     ++cancels_;
     loop_->SubmitCancel(&recv_op_, &cancel_op_);
   }

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -44,13 +45,22 @@ class TcpSession;
 using StreamSessionFactory =
     std::function<std::unique_ptr<TcpSession>(runtime::EventLoop* loop, UniqueFd fd)>;
 
-// The receive side of a stream session, beside its lifecycle (SessionState). Issue 18's paused
-// reading belongs here.
+// The receive side of a stream session, beside its lifecycle (SessionState). Reading pauses
+// (SessionBase's pause reasons) by cancelling the armed receive; what arrives until the cancel
+// lands is kept, undecoded, and delivered first when reading resumes.
+//
+//   kIdle -> kArmed (ArmRecv) -> kIdle (a receive ended; re-armed at once unless paused)
+//   kArmed -> kCancelling (paused) -> kPaused (the receive ended) -> kArmed (resumed)
+//   kArmed -> kStarved (no buffer) -> kArmed (buffers free), or kPaused (paused meanwhile)
+//   kArmed/kCancelling -> kEof (FIN), or kEofHeld (FIN while paused) -> kEof (resumed)
 enum class StreamReadState : uint8_t {
-  kIdle,     // no receive armed (not started yet, or a single-shot one just ended)
-  kArmed,    // a (multishot) receive is in the kernel's hands
-  kStarved,  // the receive found the buffer ring empty; waiting for its turn (BufferRing::Wait)
-  kEof,      // the peer sent FIN: nothing more to receive
+  kIdle,        // no receive armed (not started yet, or a single-shot one just ended)
+  kArmed,       // a (multishot) receive is in the kernel's hands
+  kCancelling,  // paused while armed: the receive is being cancelled; what it still brings is kept
+  kPaused,      // paused: no receive armed, bytes wait in the kernel's socket buffer
+  kStarved,     // the receive found the buffer ring empty; waiting for its turn (BufferRing::Wait)
+  kEofHeld,     // the peer sent FIN while reading was paused: acted on once it resumes
+  kEof,         // the peer sent FIN: nothing more to receive
 };
 
 // The send side: at most one send in flight, flushed once per loop iteration.
@@ -76,6 +86,7 @@ class TcpSession : public SessionBase, private runtime::BufferRing::Waiter {
   absl::Status WriteBytes(absl::string_view bytes, const InetAddress* to, size_t reserved) override;
   absl::Status WriteOwned(std::string&& bytes, const InetAddress* to, size_t reserved) override;
   absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts, size_t reserved) override;
+  void NotifyWhenSent(absl::AnyInvocable<void(const absl::Status&)> on_sent) override;
 
  protected:
   // What to do with received bytes; the default decodes packages with the codec. Returns the
@@ -119,8 +130,12 @@ class TcpSession : public SessionBase, private runtime::BufferRing::Waiter {
   void BeginGracefulClose() override;
   void CancelIo() override;
   bool IoIdle() const override {
-    return read_ != StreamReadState::kArmed && send_ != StreamSendState::kInFlight && cancels_ == 0;
+    return read_ != StreamReadState::kArmed && read_ != StreamReadState::kCancelling &&
+           send_ != StreamSendState::kInFlight && cancels_ == 0;
   }
+  void StopInput() override;
+  void RestartInput() override;
+  void FailPendingSends(const absl::Status& reason) override;
   bool HasPartialInput() const override { return !input_.empty(); }
 
   // The peer's address. A stream session's remote address is written once, in the constructor,
@@ -136,6 +151,16 @@ class TcpSession : public SessionBase, private runtime::BufferRing::Waiter {
   void OnSend(int32_t result, uint32_t flags);
   void OnCancelled(int32_t result, uint32_t flags);
   void HandleBytes(absl::Span<char> bytes);
+  // Offers the carried-over bytes (a partial package, or what arrived while paused) to Consume.
+  void ConsumeInput();
+  // Checks what is left over after Consume: the max_msg_len bound, the read-timeout mark.
+  void CheckLeftover();
+  // A receive ended (or was cancelled for a pause): re-arm, unless reading is paused.
+  void ContinueReading();
+  // Resumed: delivers what arrived while paused, acts on a held FIN, re-arms.
+  void Resume();
+  // Runs the write callbacks whose bytes have all been sent.
+  void RunSentCallbacks();
   void Flush();
   absl::Status Admit(size_t bytes, size_t reserved);
   // Admits `size` bytes, runs `append(queue_)` and settles the reservation against what it
@@ -153,6 +178,13 @@ class TcpSession : public SessionBase, private runtime::BufferRing::Waiter {
   // The gather list of the send in flight, when it has more than one buffer (borrowed from the
   // loop's pool, returned when the send completes).
   std::unique_ptr<SendVector> send_vector_;
+  // Write callbacks (SessionHandle::WritePkg with on_sent), each with the queue offset its bytes
+  // end at; created by the first.
+  struct PendingSend {
+    uint64_t end;
+    absl::AnyInvocable<void(const absl::Status&)> on_sent;
+  };
+  std::unique_ptr<std::deque<PendingSend>> pending_sends_;
   int cancels_ = 0;
   StreamReadState read_ = StreamReadState::kIdle;
   StreamSendState send_ = StreamSendState::kIdle;

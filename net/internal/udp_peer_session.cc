@@ -65,4 +65,11 @@ absl::Status UdpPeerSession::WriteBytesArray(absl::Span<const absl::string_view>
   });
 }
 
+// TODO(issue 18): run it when the datagram has left.
+void UdpPeerSession::NotifyWhenSent(absl::AnyInvocable<void(const absl::Status&)> on_sent) {
+  loop_->Defer([this, on_sent = std::move(on_sent)]() mutable {
+    RunSendCallback(std::move(on_sent), absl::OkStatus());
+  });
+}
+
 }  // namespace ringnet::net::internal

@@ -32,6 +32,7 @@ class UdpPeerSession final : public SessionBase {
   absl::Status WriteBytes(absl::string_view bytes, const InetAddress* to, size_t reserved) override;
   absl::Status WriteOwned(std::string&& bytes, const InetAddress* to, size_t reserved) override;
   absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts, size_t reserved) override;
+  void NotifyWhenSent(absl::AnyInvocable<void(const absl::Status&)> on_sent) override;
 
  protected:
   absl::Status StartIo() override { return absl::OkStatus(); }

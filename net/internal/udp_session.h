@@ -78,6 +78,7 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   absl::Status WriteOwned(std::string&& bytes, const InetAddress* to, size_t reserved) override;
   absl::Status WriteBytesArray(absl::Span<const absl::string_view> parts, size_t reserved) override;
   absl::Status Connect(const InetAddress& peer) override;
+  void NotifyWhenSent(absl::AnyInvocable<void(const absl::Status&)> on_sent) override;
 
  protected:
   absl::Status StartIo() override;

@@ -282,4 +282,11 @@ void UdpSession::OnSent(SendSlot* slot, int32_t result, uint32_t) {
   AfterSendCompletion();
 }
 
+// TODO(issue 18): run it when the datagram has left.
+void UdpSession::NotifyWhenSent(absl::AnyInvocable<void(const absl::Status&)> on_sent) {
+  loop_->Defer([this, on_sent = std::move(on_sent)]() mutable {
+    RunSendCallback(std::move(on_sent), absl::OkStatus());
+  });
+}
+
 }  // namespace ringnet::net::internal

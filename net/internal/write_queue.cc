@@ -103,6 +103,7 @@ int WriteQueue::Gather(iovec* iov, int max, size_t* bytes) {
 
 void WriteQueue::Consume(size_t n) {
   size_ -= n;
+  consumed_ += n;
   size_t retired = 0;
   for (; retired < chunks_.size(); ++retired) {
     Chunk& c = chunks_[retired];

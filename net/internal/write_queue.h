@@ -77,6 +77,9 @@ class WriteQueue {
   // Unsent bytes.
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // Bytes consumed (sent) since the queue was made: with size(), every byte ever queued has an
+  // offset, consumed() + size() being the end of the last.
+  uint64_t consumed() const { return consumed_; }
   // Whether a Gather is outstanding.
   bool in_flight() const { return gathered_ > 0; }
 
@@ -117,6 +120,7 @@ class WriteQueue {
   LoopRegistry* pool_;
   std::vector<Chunk> chunks_;
   size_t size_ = 0;
+  uint64_t consumed_ = 0;
   int gathered_ = 0;  // leading chunks frozen by the outstanding Gather
 };
 
