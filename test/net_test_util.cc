@@ -56,6 +56,24 @@ void RecordingListener::OnCron(const SessionHandle& s) {
   Changed();
 }
 
+void RecordingListener::OnWritabilityChanged(const SessionHandle& s, bool writable) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (std::find(closed_ids_.begin(), closed_ids_.end(), s.id()) != closed_ids_.end()) {
+      ++violations_;
+    }
+    writability_.push_back(writable);
+  }
+  if (on_writability) on_writability(s, writable);
+  std::lock_guard<std::mutex> lock(mutex_);
+  Changed();
+}
+
+std::vector<bool> RecordingListener::writability() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return writability_;
+}
+
 void RecordingListener::OnMessage(const SessionHandle& s, Package& pkg, const InetAddress& from) {
   {
     std::lock_guard<std::mutex> lock(mutex_);

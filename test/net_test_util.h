@@ -49,12 +49,14 @@ class RecordingListener : public net::EventListener {
   std::function<void(const SessionHandle&, Package&, const InetAddress&)> on_message;
   std::function<void(const SessionHandle&)> on_cron;
   std::function<void(const SessionHandle&)> on_close;
+  std::function<void(const SessionHandle&, bool)> on_writability;
 
   absl::Status OnOpen(const SessionHandle& s) override;
   void OnClose(const SessionHandle& s) override;
   void OnError(const SessionHandle& s, const absl::Status& error) override;
   void OnCron(const SessionHandle& s) override;
   void OnMessage(const SessionHandle& s, Package& pkg, const InetAddress& from) override;
+  void OnWritabilityChanged(const SessionHandle& s, bool writable) override;
 
   // Waits (up to `timeout`) until `done()` holds, re-checking after every callback.
   bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(60));
@@ -65,6 +67,8 @@ class RecordingListener : public net::EventListener {
   std::vector<absl::Status> errors() const;
   std::vector<std::string> messages() const;
   std::vector<SessionHandle> sessions() const;
+  // Every OnWritabilityChanged, in order.
+  std::vector<bool> writability() const;
   // Sessions for which OnClose ran more than once, or a callback arrived after OnClose.
   int protocol_violations() const;
 
@@ -81,6 +85,7 @@ class RecordingListener : public net::EventListener {
   std::vector<absl::Status> errors_;
   std::vector<std::string> messages_;
   std::vector<SessionHandle> sessions_;
+  std::vector<bool> writability_;
   std::vector<uint64_t> closed_ids_;
 };
 

@@ -291,16 +291,16 @@ void SessionBase::DeliverMessage(Package& pkg, const InetAddress& from) {
   pkg.Own();
   const int64_t cost = static_cast<int64_t>(pkg.size()) + 64;
   const int64_t low = options_.executor_backlog / 2;
-  serial_->Execute([listener = listener_, handle = handle_, pkg = std::move(pkg), from, cost,
-                    low]() mutable {
-    listener->OnMessage(handle, pkg, from);
-    const std::shared_ptr<SessionShared>& s = SessionAccess::Shared(handle);
-    const int64_t left = s->backlog_bytes.fetch_sub(cost, std::memory_order_acq_rel) - cost;
-    if (left <= low && s->backlog_paused.load(std::memory_order_acquire) &&
-        s->backlog_paused.exchange(false, std::memory_order_acq_rel)) {
-      s->PostToCore([](SessionCore& core) { core.OnBacklogDrained(); });
-    }
-  });
+  serial_->Execute(
+      [listener = listener_, handle = handle_, pkg = std::move(pkg), from, cost, low]() mutable {
+        listener->OnMessage(handle, pkg, from);
+        const std::shared_ptr<SessionShared>& s = SessionAccess::Shared(handle);
+        const int64_t left = s->backlog_bytes.fetch_sub(cost, std::memory_order_acq_rel) - cost;
+        if (left <= low && s->backlog_paused.load(std::memory_order_acquire) &&
+            s->backlog_paused.exchange(false, std::memory_order_acq_rel)) {
+          s->PostToCore([](SessionCore& core) { core.OnBacklogDrained(); });
+        }
+      });
   AddBacklog(cost);
 }
 
@@ -396,12 +396,12 @@ void SessionBase::Teardown(const absl::Status& reason) {
   // Never opened: the endpoint learns why (a rejection reported it on entering kRejecting).
   Transition(State::kClosed, reason);
   StopTimers();
-  FailPendingSends(reason.ok() ? absl::UnavailableError(
-                                     absl::StrCat("session ", id(), " closed before the write left"))
-                               : absl::Status(reason.code(),
-                                              absl::StrCat("session ", id(),
-                                                           " closed before the write left: ",
-                                                           reason.message())));
+  FailPendingSends(
+      reason.ok()
+          ? absl::UnavailableError(absl::StrCat("session ", id(), " closed before the write left"))
+          : absl::Status(reason.code(),
+                         absl::StrCat("session ", id(),
+                                      " closed before the write left: ", reason.message())));
   if (from == State::kOpen || from == State::kClosing) {  // OnOpen succeeded: OnClose is due
     if (!reason.ok()) DispatchError(reason);
     DeliverClose();

@@ -75,9 +75,9 @@ struct SessionLimits {
 // Why a stream session's reading is paused (bits of SessionBase's pause set): each reason is
 // set and cleared on its own, and reading resumes when none is left.
 enum PauseReason : uint8_t {
-  kPauseByUser = 1,        // SessionHandle::PauseReading
-  kPauseUnwritable = 2,    // pause_reading_when_unwritable, while unwritable
-  kPauseBacklog = 4,       // the executor's backlog passed executor_backlog
+  kPauseByUser = 1,      // SessionHandle::PauseReading
+  kPauseUnwritable = 2,  // pause_reading_when_unwritable, while unwritable
+  kPauseBacklog = 4,     // the executor's backlog passed executor_backlog
 };
 
 // A session's lifecycle, in the order a session goes through it.
