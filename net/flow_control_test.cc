@@ -111,7 +111,9 @@ TEST(FlowControlTest, WritabilityTurnsAtTheMarksAndIsReportedAfterTheWritingCall
     // 4 x 64 KiB reach the 256 KiB high mark: the write that reaches it succeeds.
     for (int i = 0; i < 4; ++i) EXPECT_TRUE(s.WriteBytes(std::string(64 << 10, 'w')).ok());
     unwritable_after_crossing = !s.IsWritable();
-    EXPECT_TRUE(s.WriteBytes(std::string(64 << 10, 'w')).ok());  // still accepted past it
+    // Still accepted past it (up to the hard limit), and more than the socket buffers hold, so
+    // the queue stays above the low mark until the peer reads.
+    for (int i = 0; i < 12; ++i) EXPECT_TRUE(s.WriteBytes(std::string(1 << 20, 'w')).ok());
     in_open = false;
     return absl::OkStatus();
   };
@@ -120,12 +122,11 @@ TEST(FlowControlTest, WritabilityTurnsAtTheMarksAndIsReportedAfterTheWritingCall
     c.options.write_water_mark.low = 32 << 10;
   });
   PlainTcpClient peer = MustConnect(h);
-  peer.SetReceiveBuffer(4096);
   ASSERT_TRUE(h.listener->WaitFor([&] { return !h.listener->writability().empty(); }));
   EXPECT_TRUE(unwritable_after_crossing.load());
   EXPECT_FALSE(event_inside_open.load());
   EXPECT_EQ(h.listener->writability(), std::vector<bool>{false});
-  ASSERT_TRUE(peer.ReadExactly(5 * (64 << 10)).ok());
+  ASSERT_TRUE(peer.ReadExactly(4 * (64 << 10) + 12 * (1 << 20)).ok());
   ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->writability().size() == 2; }));
   EXPECT_EQ(h.listener->writability(), (std::vector<bool>{false, true}));
   EXPECT_TRUE(OnlySession(h).IsWritable());
@@ -301,6 +302,30 @@ TEST(FlowControlTest, WriteCallbacksOfBytesThatNeverLeaveGetTheReason) {
   EXPECT_NE(results.back().message().find("closed before the write left"), std::string::npos)
       << results.back();
   EXPECT_NE(results.back().message().find("write timeout"), std::string::npos) << results.back();
+}
+
+// Writes posted from another thread while the session closes: each callback runs exactly once
+// when the call returned OK (with OK or the reason), never when it returned an error.
+TEST(FlowControlTest, PostedWritesRaceAClosingSessionAndCallbacksRunExactlyOnce) {
+  TcpHarness h;
+  h.Start();
+  constexpr int kWrites = 200;
+  std::atomic<int> accepted{0};
+  std::atomic<int> calls{0};
+  PlainTcpClient peer = MustConnect(h);
+  ASSERT_TRUE(PollFor([&] { return static_cast<bool>(OnlySession(h)); }));
+  const SessionHandle s = OnlySession(h);
+  for (int i = 0; i < kWrites; ++i) {
+    if (i == kWrites / 2) s.Close();
+    if (s.WriteBytes("racing", [&](const absl::Status&) { ++calls; }).ok()) ++accepted;
+  }
+  ASSERT_TRUE(peer.ReadUntilEof().ok());
+  peer.ShutdownWrite();
+  ASSERT_TRUE(h.listener->WaitFor([&] { return h.listener->closes() == 1; }));
+  ASSERT_TRUE(PollFor([&] { return calls.load() == accepted.load(); }));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(calls.load(), accepted.load());
+  EXPECT_GE(accepted.load(), kWrites / 2);
 }
 
 TEST(FlowControlTest, AFailedWriteRunsNoCallback) {

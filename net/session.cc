@@ -129,7 +129,7 @@ absl::Status DispatchWriteNotify(const std::shared_ptr<SessionShared>& s, size_t
           if (st.ok()) {
             c.NotifyWhenSent(std::move(*callback));
           } else {
-            (*callback)(st);
+            c.RunWriteCallback(std::move(*callback), st);
           }
           return st;
         };

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -127,6 +128,10 @@ class SessionBase : public SessionCore, public LoopOwned {
   absl::Status Connect(const InetAddress& peer) override;
   void SetReadingPausedByUser(bool paused) override;
   void OnBacklogDrained() override { Unpause(kPauseBacklog); }
+  void RunWriteCallback(absl::AnyInvocable<void(const absl::Status&)> on_sent,
+                        const absl::Status& status) override {
+    RunSendCallback(std::move(on_sent), status);
+  }
   // LoopOwned: the loop is stopping.
   void Abort() override { Teardown(absl::OkStatus()); }
 

@@ -50,6 +50,9 @@ class SessionCore {
   // After a write that succeeded: runs `on_sent` once everything written so far has left (or
   // with the reason it never will).
   virtual void NotifyWhenSent(absl::AnyInvocable<void(const absl::Status&)> on_sent) = 0;
+  // Runs a write callback with `status` as the session runs listener calls (its executor).
+  virtual void RunWriteCallback(absl::AnyInvocable<void(const absl::Status&)> on_sent,
+                                const absl::Status& status) = 0;
   // PauseReading (true) / ResumeReading (false) from the handle.
   virtual void SetReadingPausedByUser(bool paused) = 0;
   // The executor's backlog fell to its low mark (posted by the executor's thread).

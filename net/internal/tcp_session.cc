@@ -88,7 +88,7 @@ void TcpSession::RestartInput() {
 
 void TcpSession::Resume() {
   if (closed() || reading_paused()) return;
-  if (!input_.empty()) {
+  if (!input_.empty() && AcceptsInput()) {  // (closing: what waits is drained, not delivered)
     ConsumeInput();
     if (closed() || reading_paused()) return;  // paused again by what it delivered
   }
