@@ -52,9 +52,14 @@ struct Server {
       config.codec = codec;
       config.options.max_msg_len = static_cast<size_t>(max_msg_len);
       config.options.max_datagram = static_cast<size_t>(std::min<int64_t>(max_msg_len, 65507));
-      // Room for the echo of a whole message on top of what a slow reader has not taken yet.
-      config.options.write_high_water =
-          std::max<size_t>(config.options.write_high_water, 2 * static_cast<size_t>(max_msg_len));
+      // Flow control: reading pauses once the echo's queue reaches the soft mark (the default
+      // 1 MiB), so a slow reader holds the sender back through TCP. The write that crosses the
+      // mark may be a whole message (a WebSocket message is echoed in one write), so the hard
+      // limit sits at least one max-size message above the mark, with as much again to spare; a
+      // write that fails anyway closes the session (see EchoListener), it never skips bytes.
+      const size_t high = config.options.write_water_mark.high;
+      config.options.write_high_water = std::max<size_t>(
+          config.options.write_high_water, high + 2 * static_cast<size_t>(max_msg_len));
       config.options.close_linger = absl::Seconds(2);
       return absl::OkStatus();
     };

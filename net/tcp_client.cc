@@ -113,10 +113,18 @@ absl::StatusOr<std::unique_ptr<TcpClient>> internal::StreamEndpointAccess::Creat
     return absl::InvalidArgumentError(
         absl::StrCat(endpoint, "Options.connections must be at least 1"));
   }
+  if (options.loop != nullptr) {
+    bool in_group = false;
+    for (int i = 0; i < group->size(); ++i) in_group = in_group || group->loop(i) == options.loop;
+    if (!in_group) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(endpoint, "Options.loop is not a loop of the EventLoopGroup"));
+    }
+  }
   auto state = std::make_shared<internal::ClientState>(group, internal::ReconnectPolicyOf(options));
   std::unique_ptr<TcpClient> client(new TcpClient(state));
   for (int i = 0; i < options.connections; ++i) {
-    runtime::EventLoop* loop = group->Next();
+    runtime::EventLoop* loop = options.loop != nullptr ? options.loop : group->Next();
     if (!internal::ClientSlot::PostStart(
             loop, std::make_unique<internal::TcpConnector>(loop, state, options.server,
                                                            options.connect_timeout, factory))) {

@@ -19,8 +19,10 @@
 //   };
 //   absl::StatusOr<std::unique_ptr<TcpClient>> client = TcpClient::Create(group.get(), options);
 //
-// Thread safety: all methods are thread-safe. Destroy the client before its EventLoopGroup, and
-// not from one of the group's loop threads.
+// Thread safety: all methods are thread-safe. Destroy the client before its EventLoopGroup. On
+// one of the group's loop threads (a proxy dropping the upstream client of a connection it
+// served) the destructor closes but cannot wait (Endpoint::WaitClosed returns false there): the
+// slots and sessions finish on their own, within the linger, as long as the group runs.
 #ifndef RINGNET_NET_TCP_CLIENT_H_
 #define RINGNET_NET_TCP_CLIENT_H_
 
@@ -46,8 +48,13 @@ struct StreamEndpointAccess;
 struct TcpClientOptions {
   // The server to connect to.
   InetAddress server;
-  // Sessions to keep open (spread over the group's loops).
+  // Sessions to keep open (spread over the group's loops, unless `loop` pins them).
   int connections = 1;
+  // Pin every connection to this loop of the group; nullptr: spread them round-robin. A proxy
+  // opens its upstream connection on the loop of the downstream session it serves (as netty's
+  // HexDumpProxy uses inboundChannel.eventLoop()), so both sessions' callbacks run on one thread
+  // and relay to each other at once, without posting. Create fails if it is not the group's.
+  runtime::EventLoop* loop = nullptr;
   // Configures (or rejects) each new session. Required.
   NewSessionCallback new_session;
   absl::Duration connect_timeout = absl::Seconds(5);

@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "ringnet/net/internal/loop_registry.h"
 #include "ringnet/net/internal/socket.h"
 #include "ringnet/net/tcp_server.h"
 #include "ringnet/test/net_test_util.h"
@@ -46,6 +48,14 @@ InetAddress DeadAddress() {
   InetAddress bound = *internal::LocalAddressOf(fd);
   ::close(fd);
   return bound;
+}
+
+// How many objects (listeners, slots, sessions) `loop` keeps alive, read on its thread.
+size_t LoopObjects(runtime::EventLoop* loop) {
+  std::promise<size_t> count;
+  std::future<size_t> got = count.get_future();
+  if (!loop->Post([&] { count.set_value(internal::LoopRegistry::Of(loop).size()); })) return 0;
+  return got.get();
 }
 
 TEST(TcpClientTest, KeepsNConnectionsAndReconnectsWhenTheServerDropsThem) {
@@ -145,6 +155,91 @@ TEST(TcpClientTest, ConnectTimeoutIsReportedAsDeadlineExceeded) {
   }
   for (int c : fillers) ::close(c);
   ::close(fd);
+}
+
+TEST(TcpClientTest, OptionsLoopPinsEveryConnectionToThatLoop) {
+  TcpHarness server;
+  server.Start({}, /*loops=*/3);
+  runtime::EventLoop* pinned = server.group->loop(1);
+  auto client_listener = std::make_shared<RecordingListener>();
+  TcpClientOptions options = ClientTo(server.server->address(), client_listener);
+  options.connections = 4;
+  options.loop = pinned;
+  auto client = TcpClient::Create(server.group.get(), options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE(client_listener->WaitFor([&] { return client_listener->opens() == 4; }));
+  // Without `loop` the four would be spread round-robin over the three loops.
+  for (const SessionHandle& s : client_listener->sessions()) EXPECT_EQ(s.loop(), pinned);
+  (*client)->Close();
+  EXPECT_TRUE((*client)->WaitClosed(absl::Seconds(30)));
+
+  // A loop of another group is refused, naming the field.
+  auto other = runtime::EventLoopGroup::Create(1);
+  ASSERT_TRUE(other.ok());
+  options.loop = (*other)->loop(0);
+  absl::StatusOr<std::unique_ptr<TcpClient>> refused =
+      TcpClient::Create(server.group.get(), options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("TcpClientOptions.loop"), std::string::npos)
+      << refused.status();
+}
+
+// A relay owns one client per connection it serves and drops it on the loop thread, from its
+// session's OnClose or while the client still dials. The destructor cannot wait there
+// (WaitClosed returns false at once): it closes, and the slot and its session finish on their
+// own, before the group stops.
+TEST(TcpClientTest, DestroyedOnItsLoopThreadItClosesAndFinishesWithoutWaiting) {
+  TcpHarness server;
+  server.Start();
+  runtime::EventLoop* loop = server.group->loop(0);
+  const size_t before = LoopObjects(loop);  // the server's listener
+  auto client_listener = std::make_shared<RecordingListener>();
+  TcpClientOptions options = ClientTo(server.server->address(), client_listener);
+  options.reconnect = false;
+  auto made = TcpClient::Create(server.group.get(), options);
+  ASSERT_TRUE(made.ok()) << made.status();
+  std::shared_ptr<TcpClient> client = *std::move(made);
+  std::atomic<bool> destroyed{false};
+  client_listener->on_close = [&](const SessionHandle&) {
+    client.reset();  // on the loop thread, inside a callback of the client's own session
+    destroyed = true;
+  };
+  ASSERT_TRUE(client_listener->WaitFor([&] { return client_listener->opens() == 1; }));
+  ASSERT_TRUE(server.listener->WaitFor([&] { return server.listener->opens() == 1; }));
+  server.listener->sessions()[0].Close();
+  ASSERT_TRUE(client_listener->WaitFor([&] { return destroyed.load(); }));
+  EXPECT_EQ(client_listener->closes(), 1);
+
+  // And while it dials (a connect nothing answers: the accept queue of a listener is full),
+  // destroyed from a task: the dial is cancelled.
+  int full_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  InetAddress any = InetAddress::Loopback(0);
+  ASSERT_EQ(::bind(full_fd, any.sockaddr(), any.length()), 0);
+  ASSERT_EQ(::listen(full_fd, 0), 0);
+  InetAddress full = *internal::LocalAddressOf(full_fd);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(c, full.sockaddr(), full.length());
+    fillers.push_back(c);
+  }
+  TcpClientOptions dialing = ClientTo(full, client_listener);
+  dialing.loop = loop;
+  dialing.connect_timeout = absl::Seconds(60);
+  auto second = TcpClient::Create(server.group.get(), dialing);
+  ASSERT_TRUE(second.ok()) << second.status();
+  std::shared_ptr<TcpClient> doomed = *std::move(second);
+  EXPECT_GT(LoopObjects(loop), before);  // its slot, dialing
+  ASSERT_TRUE(loop->Post([&] { doomed.reset(); }));
+  // Every slot and session of both clients goes away on its own, long before the timeout.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (LoopObjects(loop) != before && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(LoopObjects(loop), before);
+  EXPECT_EQ(client_listener->opens(), 1);
+  EXPECT_EQ(client_listener->protocol_violations(), 0);
+  for (int c : fillers) ::close(c);
+  ::close(full_fd);
 }
 
 TEST(TcpServerTest, BadOptionsAndBindErrorsAreReturnedByCreate) {

@@ -44,9 +44,9 @@
 
 namespace ringnet::net {
 
-// TcpClientOptions (connections, new_session, connect_timeout, reconnect..., on_error) plus the
-// WebSocket settings. `server` may be left unset: it is then the URL's host (an IP literal, or a
-// name resolved once by Create) and port.
+// TcpClientOptions (connections, loop, new_session, connect_timeout, reconnect..., on_error) plus
+// the WebSocket settings. `server` may be left unset: it is then the URL's host (an IP literal, or
+// a name resolved once by Create) and port.
 struct WsClientOptions : TcpClientOptions, WsTimeouts {
   // ws://host[:port]/path?query (wss:// is refused: no TLS here). Required.
   std::string url;
