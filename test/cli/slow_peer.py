@@ -376,6 +376,12 @@ def main():
     ap.add_argument("--mib", type=int, default=128)
     ap.add_argument("--deadline_s", type=int, default=150)
     args = ap.parse_args()
+    # Under AddressSanitizer (--config=asan sets ASAN_OPTIONS) freed memory sits in ASan's
+    # quarantine, so RSS says nothing about ringnet's queues: check the bytes on a shorter
+    # stream, and report RSS without bounding it. The plain run checks the bound at 128 MiB.
+    sanitized = "ASAN_OPTIONS" in os.environ
+    if sanitized:
+        args.mib = min(args.mib, 32)
     total = args.mib << 20
 
     processes, upstream = [], None
@@ -415,7 +421,7 @@ def main():
                 print(f"{r.name}: VmRSS {baseline[r.name] / 1024:.1f} MiB idle, peak "
                       f"{peak / 1024:.1f} MiB (+{growth:.1f} MiB; bound +{r.rss_bound_mib} MiB)",
                       flush=True)
-                if growth > r.rss_bound_mib:
+                if growth > r.rss_bound_mib and not sanitized:
                     failures.append(f"{r.name} grew by {growth:.1f} MiB")
         print(f"{args.scenario} {args.proto} {args.backend}: {args.mib} MiB back byte for byte "
               f"in {took:.1f} s", flush=True)
