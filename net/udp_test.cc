@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <future>
+#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -94,6 +96,33 @@ bool SendsSettle(const SessionHandle& s) {
     absl::SleepFor(absl::Milliseconds(1));
   }
   return false;
+}
+
+// Makes the kernel refuse the GSO sends of the session bound to `local` (EINVAL), as a device
+// without checksum offload would (EIO): the session's socket sends without UDP checksums, and
+// the IPv6 `receivers` (which otherwise drop such datagrams) take them.
+::testing::AssertionResult RefuseGso(const InetAddress& local,
+                                     std::initializer_list<InetAddress> receivers) {
+  const int fd = DatagramSocketAt(local);
+  if (fd < 0) return ::testing::AssertionFailure() << "no socket at " << local.ToString();
+  const int one = 1;
+  if (!local.is_ipv6()) {
+    if (::setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)) != 0) {
+      return ::testing::AssertionFailure() << "SO_NO_CHECK: errno " << errno;
+    }
+    return ::testing::AssertionSuccess();
+  }
+  if (::setsockopt(fd, SOL_UDP, UDP_NO_CHECK6_TX, &one, sizeof(one)) != 0) {
+    return ::testing::AssertionFailure() << "UDP_NO_CHECK6_TX: errno " << errno;
+  }
+  for (const InetAddress& receiver : receivers) {
+    const int receiver_fd = DatagramSocketAt(receiver);
+    if (receiver_fd < 0 ||
+        ::setsockopt(receiver_fd, SOL_UDP, UDP_NO_CHECK6_RX, &one, sizeof(one)) != 0) {
+      return ::testing::AssertionFailure() << "UDP_NO_CHECK6_RX at " << receiver.ToString();
+    }
+  }
+  return ::testing::AssertionSuccess();
 }
 
 class UdpTest : public ::testing::TestWithParam<bool> {  // param: IPv6
@@ -585,20 +614,7 @@ TEST_P(UdpTest, ARefusedGsoSendFallsBackToOneSendPerDatagramLosingNothing) {
   receiver.SetReceiveBuffer(16 << 20);
   StartClient(receiver.address());
   const SessionHandle s = client_->Sessions().at(0);
-  // Without UDP checksums the kernel refuses GSO sends (EINVAL), as a device without checksum
-  // offload would (EIO).
-  const int fd = DatagramSocketAt(s.LocalAddress());
-  ASSERT_GE(fd, 0);
-  const int one = 1;
-  if (GetParam()) {
-    ASSERT_EQ(::setsockopt(fd, SOL_UDP, UDP_NO_CHECK6_TX, &one, sizeof(one)), 0) << errno;
-    // IPv6 receivers drop datagrams without a checksum unless told to take them.
-    const int receiver_fd = DatagramSocketAt(receiver.address());
-    ASSERT_GE(receiver_fd, 0);
-    ASSERT_EQ(::setsockopt(receiver_fd, SOL_UDP, UDP_NO_CHECK6_RX, &one, sizeof(one)), 0) << errno;
-  } else {
-    ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)), 0) << errno;
-  }
+  ASSERT_TRUE(RefuseGso(s.LocalAddress(), {receiver.address()}));
   for (int burst = 0; burst < 2; ++burst) {
     group_->loop(0)->Post([s, burst] {
       for (int i = 0; i < 50; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(burst * 50 + i, 80)).ok());
@@ -629,21 +645,7 @@ TEST_P(UdpTest, ARefusedGsoBatchAheadOfAPeerSwitchStillReachesTheOldPeer) {
   second.SetReceiveBuffer(16 << 20);
   StartClient(first.address());
   const SessionHandle s = client_->Sessions().at(0);
-  // As above: without UDP checksums the kernel refuses GSO sends.
-  const int fd = DatagramSocketAt(s.LocalAddress());
-  ASSERT_GE(fd, 0);
-  const int one = 1;
-  if (GetParam()) {
-    ASSERT_EQ(::setsockopt(fd, SOL_UDP, UDP_NO_CHECK6_TX, &one, sizeof(one)), 0) << errno;
-    for (const PlainUdpSocket* receiver : {&first, &second}) {
-      const int receiver_fd = DatagramSocketAt(receiver->address());
-      ASSERT_GE(receiver_fd, 0);
-      ASSERT_EQ(::setsockopt(receiver_fd, SOL_UDP, UDP_NO_CHECK6_RX, &one, sizeof(one)), 0)
-          << errno;
-    }
-  } else {
-    ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)), 0) << errno;
-  }
+  ASSERT_TRUE(RefuseGso(s.LocalAddress(), {first.address(), second.address()}));
   group_->loop(0)->Post([&] {
     for (int i = 0; i < 50; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(i, 80)).ok());
     ASSERT_TRUE(s.Connect(second.address()).ok());  // waits behind the (refused) batch
@@ -667,6 +669,30 @@ TEST_P(UdpTest, ARefusedGsoBatchAheadOfAPeerSwitchStillReachesTheOldPeer) {
   // One refused batch, then every datagram alone (the session stopped batching).
   EXPECT_EQ(stat.send_requests, 61u);
   EXPECT_EQ(s.RemoteAddress(), second.address());
+  EXPECT_TRUE(client_listener_->errors().empty()) << client_listener_->errors()[0];
+}
+
+// Several batches refused at once (their completions arrive together): each one's datagrams go
+// back in front of what still waits but behind the batches refused before it, so they all still
+// leave in the order they were written.
+TEST_P(UdpTest, SeveralRefusedGsoBatchesStillLeaveInOrder) {
+  if (!KernelTakesUdpGso(GetParam())) GTEST_SKIP() << "this kernel refuses UDP GSO anyway";
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  StartClient(receiver.address());
+  const SessionHandle s = client_->Sessions().at(0);
+  ASSERT_TRUE(RefuseGso(s.LocalAddress(), {receiver.address()}));
+  constexpr int kCount = 300;  // five batches in the kernel's hands at once, all refused
+  group_->loop(0)->Post([s] {
+    for (int i = 0; i < kCount; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(i, 80)).ok());
+  });
+  for (int i = 0; i < kCount; ++i) {
+    auto got = receiver.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(i, 80)) << "datagram " << i;
+  }
+  ASSERT_TRUE(SendsSettle(s));
+  EXPECT_EQ(s.Stat().packages_out, uint64_t{kCount});
   EXPECT_TRUE(client_listener_->errors().empty()) << client_listener_->errors()[0];
 }
 

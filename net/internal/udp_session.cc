@@ -85,6 +85,7 @@ absl::Status UdpSession::Connect(const InetAddress& peer) {
   // Datagrams written before this still wait or are in flight: the switch waits behind them.
   SendSlot* marker = TakeSlot(SlotKind::kPeerSwitch);
   marker->peer = peer;
+  marker->seq = accepted_;
   waiting_.PushBack(marker);
   return absl::OkStatus();
 }

@@ -27,9 +27,9 @@
 // send queue behind them (a slot of kind kPeerSwitch) and connect(2) runs once they have all
 // left.
 // GSO refusals fall back without loss: the batch's datagrams go back to the head of the queue, in
-// order, as kAlone slots (each leaves by itself), and the session stops batching (EIO, EINVAL,
-// EOPNOTSUPP: no GSO here) or stops batching that size and above (EMSGSIZE: the route's MTU;
-// connected sessions also ask IP_MTU up front).
+// write order (each slot knows its place: seq), as kAlone slots (each leaves by itself), and the
+// session stops batching (EIO, EINVAL, EOPNOTSUPP: no GSO here) or stops batching that size and
+// above (EMSGSIZE: the route's MTU; connected sessions also ask IP_MTU up front).
 //
 // The code, by concern: udp_session.cc (lifecycle, options, Connect), udp_session_recv.cc
 // (receive, datagrams, ICMP errors), udp_session_send.cc (slots, GSO batching, flush,
@@ -117,6 +117,9 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
     iovec iov{};
     InetAddress peer;
     std::string data;
+    // A datagram's number in the session's write order (1, 2, ...; see accepted_); a peer
+    // switch's is that of the last datagram written before it.
+    uint64_t seq = 0;
     SlotKind kind = SlotKind::kDatagram;
   };
   using SlotQueue = IntrusiveQueue<SendSlot>;
@@ -156,8 +159,9 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   void SwitchPeer();
   void OnSent(SendSlot* slot, int32_t result, uint32_t flags);
   void OnBatchSent(SendBatch* batch, int32_t result);
-  // The batch's datagrams go back to the head of the waiting queue, in order; as kAlone slots
-  // (each then leaves by itself) when `alone`.
+  // The batch's datagrams go back to the head of the waiting queue, in write order (behind the
+  // datagrams of batches refused before it, which are older); as kAlone slots (each then leaves
+  // by itself) when `alone`.
   void Requeue(SlotQueue&& slots, bool alone);
   // A refused batch: learns what the refusal says about GSO and requeues its datagrams alone.
   void OnBatchRefused(SendBatch* batch, int32_t result);
@@ -200,6 +204,8 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   SlotPool<SendSlot> slots_{kMaxFreeSlots};
   SlotPool<SendBatch> batches_{kMaxFreeBatches};
   SlotQueue waiting_;  // datagrams (and peer switches) not handed to the kernel yet, oldest first
+  // Datagrams accepted so far: the last one's seq.
+  uint64_t accepted_ = 0;
   // Send requests (single datagrams and batches) the kernel holds: each completes once.
   int requests_in_kernel_ = 0;
   // Datagrams the kernel holds (a batch counts all of its): the send window, < kSendWindow.

@@ -89,6 +89,7 @@ absl::Status UdpSession::Send(size_t estimate, const InetAddress* to, size_t res
       static_cast<int64_t>(slot->data.size()) - static_cast<int64_t>(counted),
       std::memory_order_relaxed);
   if (!connected_) slot->peer = *to;
+  slot->seq = ++accepted_;
   Bump(shared_->packages_out, 1);
   waiting_.PushBack(slot);
   // Past the window, completions flush the rest.
@@ -216,8 +217,20 @@ int UdpSession::DropWaiting(bool up_to_switch) {
 }
 
 void UdpSession::Requeue(SlotQueue&& slots, bool alone) {
+  if (slots.empty()) return;
+  const uint64_t first = slots.front().seq;
   for (SendSlot& slot : slots) slot.kind = alone ? SlotKind::kAlone : SlotKind::kDatagram;
+  // Batches refused in one go complete in the order they were sent: the datagrams requeued by
+  // the earlier ones are older and stay ahead. (A peer switch never is: it waits until nothing is
+  // in the kernel's hands.)
+  size_t older = 0;
+  for (const SendSlot& slot : waiting_) {
+    if (slot.kind == SlotKind::kPeerSwitch || slot.seq > first) break;
+    ++older;
+  }
+  SlotQueue ahead = waiting_.TakeFront(older);
   waiting_.PrependAll(std::move(slots));
+  waiting_.PrependAll(std::move(ahead));
 }
 
 void UdpSession::AfterSendCompletion() {
