@@ -71,6 +71,11 @@ absl::Status CheckDestination(const SessionShared& s, const InetAddress* to) {
   return absl::OkStatus();
 }
 
+bool IsDatagramKind(SessionKind kind) {
+  return kind == SessionKind::kUdp || kind == SessionKind::kUdpConnected ||
+         kind == SessionKind::kUdpPeer;
+}
+
 // UDP: a datagram larger than max_datagram never leaves (checked again after encoding).
 absl::Status CheckDatagramSize(const SessionShared& s, size_t size) {
   const size_t limit = s.datagram_limit();
@@ -93,6 +98,8 @@ absl::Status DispatchWrite(const std::shared_ptr<SessionShared>& s, const InetAd
   if (s->closing.load(std::memory_order_acquire)) return internal::SessionClosedError(s->id);
   const int64_t n = static_cast<int64_t>(size);
   if (!s->Reserve(n)) {
+    // A datagram refused here is dropped as surely as one the loop refuses: counted, reported.
+    if (IsDatagramKind(s->kind)) internal::NoteRefusedDatagram(*s);
     return internal::HighWaterError(s->id, s->queued_bytes.load(std::memory_order_relaxed), n,
                                     s->high_water());
   }
@@ -129,7 +136,7 @@ absl::Status DispatchWriteNotify(const std::shared_ptr<SessionShared>& s, size_t
           if (st.ok()) {
             c.NotifyWhenSent(std::move(*callback));
           } else {
-            c.RunWriteCallback(std::move(*callback), st);
+            c.FailWrite(std::move(*callback), st);
           }
           return st;
         };
@@ -225,8 +232,7 @@ namespace {
 
 absl::Status SetReadingPaused(const std::shared_ptr<SessionShared>& s, bool paused) {
   if (s == nullptr) return EmptyHandle();
-  if (s->kind == SessionKind::kUdp || s->kind == SessionKind::kUdpConnected ||
-      s->kind == SessionKind::kUdpPeer) {
+  if (IsDatagramKind(s->kind)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "session ", s->id, " (", SessionKindName(s->kind),
         "): reading is paused for stream sessions only (UDP datagrams are not paused)"));

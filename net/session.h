@@ -79,8 +79,11 @@ struct SessionStat {
   // batching (TCP's gathered sends, UDP's GSO sends) fewer than packages_out.
   uint64_t send_requests = 0;
   // UDP: datagrams written and never sent: refused because the send queue was full (the write
-  // returned ResourceExhausted), or dropped when the session closed or a Connect failed. Each
-  // drop is also reported to OnError (a summary at most once a second).
+  // returned ResourceExhausted; for a per-peer session, its endpoint's queue), or dropped by a
+  // send error, a failed Connect, or the close (those still waiting, and those the kernel held
+  // that come back cancelled). Each drop is also reported to OnError: refusals the first at the
+  // end of the loop iteration and the rest in a summary at most once a second; the others with
+  // the send error, the Connect's failure, or the close (before OnClose).
   uint64_t datagrams_dropped = 0;
   // Whether the session was writable (see SessionHandle::IsWritable) and whether its reading
   // was paused (by PauseReading, by writability, or by an executor backlog).
@@ -117,10 +120,12 @@ class SessionHandle {
   // Write completion (netty's ChannelFuture, getty's sent count): as above, and `on_sent` runs
   // once the bytes have left: with OK when the kernel has taken the last of them (for UDP: the
   // datagram was sent), or with the reason they never will (the session closed first, or a
-  // write posted from another thread failed on the loop). It runs exactly once when the call
-  // returns OK and never when it returns an error; on the session's loop thread (on its
-  // executor when it has one), never inside the write call itself. A proxy uses it to forward
-  // exactly as fast as the slow side accepts. Thread-safe.
+  // write posted from another thread failed on the loop; for UDP also a send error or a failed
+  // Connect that dropped the datagram). It runs exactly once when the call returns OK and never
+  // when it returns an error; on the session's loop thread (on its executor when it has one),
+  // never inside the write call itself; the callbacks of the writes the session took run in the
+  // order of those writes, all before OnClose. A proxy uses it to forward exactly as fast as the
+  // slow side accepts. Thread-safe.
   absl::Status WritePkg(Package pkg, WriteCallback on_sent) const;
   absl::Status WriteBytes(absl::string_view bytes, WriteCallback on_sent) const;
 
@@ -129,7 +134,9 @@ class SessionHandle {
   // Whether the write queue is below the session's water mark: false from the moment its queued
   // bytes reach `SessionOptions::write_water_mark.high` until they fall to `.low`
   // (EventListener::OnWritabilityChanged reports each change). Writes still succeed while
-  // unwritable, up to `write_high_water`. Thread-safe.
+  // unwritable, up to `write_high_water`. UDP too: a datagram is queued until it was sent (or
+  // dropped); a per-peer UDP session's datagrams queue on its endpoint's session, whose
+  // writability is the one that changes. Thread-safe.
   bool IsWritable() const;
   // Stops reading from the socket (netty's setAutoRead(false)): no receive is armed, so bytes
   // stay in the kernel's socket buffer and TCP's window pushes back on the sender. What was
@@ -238,7 +245,8 @@ struct SessionOptions {
   // their own limits from headers; this bounds whatever they buffer.
   size_t max_msg_len = 4 << 20;
   // The hard bound on bytes queued for sending: a write that would pass it fails with
-  // ResourceExhausted (nothing is queued then, and nothing already queued is lost). Leave room
+  // ResourceExhausted (nothing is queued then, and nothing already queued is lost; a UDP
+  // datagram refused so counts as dropped, see SessionStat::datagrams_dropped). Leave room
   // above write_water_mark.high for what is written before a writer sees the change (with the
   // defaults, 15 MiB: more than one max_msg_len package).
   size_t write_high_water = 16 << 20;

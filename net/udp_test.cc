@@ -9,15 +9,20 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <future>
+#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ringnet/codec/length_field_codec.h"
+#include "ringnet/net/executor.h"
 #include "ringnet/net/internal/udp_segment.h"
 #include "ringnet/net/udp_client.h"
 #include "ringnet/net/udp_endpoint.h"
@@ -96,6 +101,189 @@ bool SendsSettle(const SessionHandle& s) {
   return false;
 }
 
+// Makes the kernel refuse the GSO sends of the session bound to `local` (EINVAL), as a device
+// without checksum offload would (EIO): the session's socket sends without UDP checksums, and
+// the IPv6 `receivers` (which otherwise drop such datagrams) take them.
+::testing::AssertionResult RefuseGso(const InetAddress& local,
+                                     std::initializer_list<InetAddress> receivers) {
+  const int fd = DatagramSocketAt(local);
+  if (fd < 0) return ::testing::AssertionFailure() << "no socket at " << local.ToString();
+  const int one = 1;
+  if (!local.is_ipv6()) {
+    if (::setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)) != 0) {
+      return ::testing::AssertionFailure() << "SO_NO_CHECK: errno " << errno;
+    }
+    return ::testing::AssertionSuccess();
+  }
+  if (::setsockopt(fd, SOL_UDP, UDP_NO_CHECK6_TX, &one, sizeof(one)) != 0) {
+    return ::testing::AssertionFailure() << "UDP_NO_CHECK6_TX: errno " << errno;
+  }
+  for (const InetAddress& receiver : receivers) {
+    const int receiver_fd = DatagramSocketAt(receiver);
+    if (receiver_fd < 0 ||
+        ::setsockopt(receiver_fd, SOL_UDP, UDP_NO_CHECK6_RX, &one, sizeof(one)) != 0) {
+      return ::testing::AssertionFailure() << "UDP_NO_CHECK6_RX at " << receiver.ToString();
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Set by the flow-control tests around writes they make on the loop thread: a write callback
+// that ran while it is set ran inside a write call.
+std::atomic<bool> g_inside_write{false};
+
+// What the flow-control tests look at, for every session it listens to: errors, writability
+// changes and write callbacks (recorded with the time and whether the session had closed), opens
+// and closes. Thread-safe; WaitFor wakes on every event.
+class FlowListener : public EventListener {
+ public:
+  struct Error {
+    uint64_t session;
+    absl::Status status;
+    absl::Time when;
+    bool after_close;
+  };
+  struct Completion {
+    int index;
+    absl::Status status;
+    bool on_loop_thread;
+    bool inside_write;
+    bool after_close;
+    uint64_t bytes_out;  // the session's, when the callback ran
+  };
+
+  // Set before the sessions start (the loop thread reads it).
+  std::function<void(const SessionHandle&, Package&, const InetAddress&)> on_message;
+
+  absl::Status OnOpen(const SessionHandle& s) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sessions_.push_back(s);
+    Changed();
+    return absl::OkStatus();
+  }
+  void OnClose(const SessionHandle& s) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (std::find(closed_.begin(), closed_.end(), s.id()) != closed_.end()) ++violations_;
+    closed_.push_back(s.id());
+    Changed();
+  }
+  void OnError(const SessionHandle& s, const absl::Status& error) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    errors_.push_back(Error{s.id(), error, absl::Now(), IsClosedLocked(s)});
+    Changed();
+  }
+  void OnWritabilityChanged(const SessionHandle& s, bool writable) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (IsClosedLocked(s)) ++violations_;
+    writability_.push_back(writable);
+    Changed();
+  }
+  void OnMessage(const SessionHandle& s, Package& pkg, const InetAddress& from) override {
+    if (on_message) on_message(s, pkg, from);
+  }
+
+  // A write callback that records its run as number `index`.
+  WriteCallback Record(const SessionHandle& s, int index) {
+    return [this, s, index](const absl::Status& status) {
+      const bool on_loop = s.loop()->IsInLoopThread();
+      const uint64_t bytes_out = s.Stat().bytes_out;
+      std::lock_guard<std::mutex> lock(mutex_);
+      completions_.push_back(
+          Completion{index, status, on_loop, g_inside_write.load(), IsClosedLocked(s), bytes_out});
+      Changed();
+    };
+  }
+
+  bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(30)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      const uint64_t seen = generation_;
+      lock.unlock();
+      if (done()) return true;  // unlocked: it may call the accessors
+      lock.lock();
+      if (!changed_.wait_until(lock, absl::ToChronoTime(deadline),
+                               [&] { return generation_ != seen; })) {
+        lock.unlock();
+        return done();
+      }
+    }
+  }
+
+  std::vector<Error> errors() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return errors_;
+  }
+  std::vector<Completion> completions() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return completions_;
+  }
+  size_t completed() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return completions_.size();
+  }
+  std::vector<bool> writability() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return writability_;
+  }
+  std::vector<SessionHandle> sessions() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return sessions_;
+  }
+  int closes() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return static_cast<int>(closed_.size());
+  }
+  // OnClose more than once for a session, or a writability change after it.
+  int violations() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return violations_;
+  }
+
+ private:
+  void Changed() {
+    ++generation_;
+    changed_.notify_all();
+  }
+  bool IsClosedLocked(const SessionHandle& s) const {
+    return std::find(closed_.begin(), closed_.end(), s.id()) != closed_.end();
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  uint64_t generation_ = 0;
+  std::vector<SessionHandle> sessions_;
+  std::vector<uint64_t> closed_;
+  std::vector<Error> errors_;
+  std::vector<Completion> completions_;
+  std::vector<bool> writability_;
+  int violations_ = 0;
+};
+
+// The number in "...<text><number> ..." of `message`, or 0 when `text` is not there.
+uint64_t NumberAfter(absl::string_view message, absl::string_view text) {
+  const size_t at = message.find(text);
+  if (at == absl::string_view::npos) return 0;
+  absl::string_view rest = message.substr(at + text.size());
+  uint64_t n = 0;
+  return absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &n) ? n : 0;
+}
+
+// The datagrams the refusal reports among `errors` (of session `id`; 0: any) account for:
+// "udp session 7: datagram dropped: the send queue was full (...)" counts one, "udp session 7:
+// 990 datagrams dropped[ in the last 1 s]: ..." 990.
+uint64_t RefusalsReported(const std::vector<FlowListener::Error>& errors, uint64_t id = 0) {
+  uint64_t n = 0;
+  for (const FlowListener::Error& e : errors) {
+    const absl::string_view message = e.status.message();
+    if ((id != 0 && e.session != id) || !absl::StrContains(message, "send queue was full")) {
+      continue;
+    }
+    n += absl::StrContains(message, ": datagram dropped") ? 1 : NumberAfter(message, ": ");
+  }
+  return n;
+}
+
 class UdpTest : public ::testing::TestWithParam<bool> {  // param: IPv6
  protected:
   void SetUp() override {
@@ -151,6 +339,26 @@ class UdpTest : public ::testing::TestWithParam<bool> {  // param: IPv6
     ASSERT_TRUE(client_listener_->WaitFor([&] { return client_listener_->opens() == 1; }));
   }
 
+  // A connected session (no reconnection) whose events go to flow_; `configure` adjusts its
+  // config.
+  SessionHandle StartFlowClient(const InetAddress& server,
+                                std::function<void(SessionConfig&)> configure = {}) {
+    UdpClientOptions options;
+    options.server = server;
+    options.reconnect = false;
+    options.new_session = [this, configure](SessionConfig& c) {
+      c.listener = flow_;
+      if (configure) configure(c);
+      return absl::OkStatus();
+    };
+    auto c = UdpClient::Create(group_.get(), std::move(options));
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) return SessionHandle();
+    client_ = *std::move(c);
+    EXPECT_TRUE(flow_->WaitFor([&] { return flow_->sessions().size() == 1; }));
+    return flow_->sessions().at(0);
+  }
+
   PlainUdpSocket Peer() {
     auto p = PlainUdpSocket::Bind(Loopback());
     EXPECT_TRUE(p.ok()) << p.status();
@@ -160,6 +368,7 @@ class UdpTest : public ::testing::TestWithParam<bool> {  // param: IPv6
   std::unique_ptr<runtime::EventLoopGroup> group_;
   std::shared_ptr<RecordingListener> echo_ = std::make_shared<RecordingListener>();
   std::shared_ptr<RecordingListener> client_listener_ = std::make_shared<RecordingListener>();
+  std::shared_ptr<FlowListener> flow_ = std::make_shared<FlowListener>();
   std::unique_ptr<UdpEndpoint> endpoint_;
   std::unique_ptr<UdpClient> client_;
 };
@@ -585,20 +794,7 @@ TEST_P(UdpTest, ARefusedGsoSendFallsBackToOneSendPerDatagramLosingNothing) {
   receiver.SetReceiveBuffer(16 << 20);
   StartClient(receiver.address());
   const SessionHandle s = client_->Sessions().at(0);
-  // Without UDP checksums the kernel refuses GSO sends (EINVAL), as a device without checksum
-  // offload would (EIO).
-  const int fd = DatagramSocketAt(s.LocalAddress());
-  ASSERT_GE(fd, 0);
-  const int one = 1;
-  if (GetParam()) {
-    ASSERT_EQ(::setsockopt(fd, SOL_UDP, UDP_NO_CHECK6_TX, &one, sizeof(one)), 0) << errno;
-    // IPv6 receivers drop datagrams without a checksum unless told to take them.
-    const int receiver_fd = DatagramSocketAt(receiver.address());
-    ASSERT_GE(receiver_fd, 0);
-    ASSERT_EQ(::setsockopt(receiver_fd, SOL_UDP, UDP_NO_CHECK6_RX, &one, sizeof(one)), 0) << errno;
-  } else {
-    ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)), 0) << errno;
-  }
+  ASSERT_TRUE(RefuseGso(s.LocalAddress(), {receiver.address()}));
   for (int burst = 0; burst < 2; ++burst) {
     group_->loop(0)->Post([s, burst] {
       for (int i = 0; i < 50; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(burst * 50 + i, 80)).ok());
@@ -629,21 +825,7 @@ TEST_P(UdpTest, ARefusedGsoBatchAheadOfAPeerSwitchStillReachesTheOldPeer) {
   second.SetReceiveBuffer(16 << 20);
   StartClient(first.address());
   const SessionHandle s = client_->Sessions().at(0);
-  // As above: without UDP checksums the kernel refuses GSO sends.
-  const int fd = DatagramSocketAt(s.LocalAddress());
-  ASSERT_GE(fd, 0);
-  const int one = 1;
-  if (GetParam()) {
-    ASSERT_EQ(::setsockopt(fd, SOL_UDP, UDP_NO_CHECK6_TX, &one, sizeof(one)), 0) << errno;
-    for (const PlainUdpSocket* receiver : {&first, &second}) {
-      const int receiver_fd = DatagramSocketAt(receiver->address());
-      ASSERT_GE(receiver_fd, 0);
-      ASSERT_EQ(::setsockopt(receiver_fd, SOL_UDP, UDP_NO_CHECK6_RX, &one, sizeof(one)), 0)
-          << errno;
-    }
-  } else {
-    ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)), 0) << errno;
-  }
+  ASSERT_TRUE(RefuseGso(s.LocalAddress(), {first.address(), second.address()}));
   group_->loop(0)->Post([&] {
     for (int i = 0; i < 50; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(i, 80)).ok());
     ASSERT_TRUE(s.Connect(second.address()).ok());  // waits behind the (refused) batch
@@ -667,6 +849,30 @@ TEST_P(UdpTest, ARefusedGsoBatchAheadOfAPeerSwitchStillReachesTheOldPeer) {
   // One refused batch, then every datagram alone (the session stopped batching).
   EXPECT_EQ(stat.send_requests, 61u);
   EXPECT_EQ(s.RemoteAddress(), second.address());
+  EXPECT_TRUE(client_listener_->errors().empty()) << client_listener_->errors()[0];
+}
+
+// Several batches refused at once (their completions arrive together): each one's datagrams go
+// back in front of what still waits but behind the batches refused before it, so they all still
+// leave in the order they were written.
+TEST_P(UdpTest, SeveralRefusedGsoBatchesStillLeaveInOrder) {
+  if (!KernelTakesUdpGso(GetParam())) GTEST_SKIP() << "this kernel refuses UDP GSO anyway";
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  StartClient(receiver.address());
+  const SessionHandle s = client_->Sessions().at(0);
+  ASSERT_TRUE(RefuseGso(s.LocalAddress(), {receiver.address()}));
+  constexpr int kCount = 300;  // five batches in the kernel's hands at once, all refused
+  group_->loop(0)->Post([s] {
+    for (int i = 0; i < kCount; ++i) ASSERT_TRUE(s.WriteBytes(Datagram(i, 80)).ok());
+  });
+  for (int i = 0; i < kCount; ++i) {
+    auto got = receiver.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(i, 80)) << "datagram " << i;
+  }
+  ASSERT_TRUE(SendsSettle(s));
+  EXPECT_EQ(s.Stat().packages_out, uint64_t{kCount});
   EXPECT_TRUE(client_listener_->errors().empty()) << client_listener_->errors()[0];
 }
 
@@ -739,6 +945,336 @@ TEST_P(UdpTest, BatchesToADeadPortReportEconnrefusedAndAccountForEveryByte) {
     ASSERT_TRUE(got.ok()) << i << ": " << got.status();
     ASSERT_EQ(got->first, Datagram(1000 + i, 40));
   }
+}
+
+// Flow control (issue 18): drops, write callbacks, writability.
+
+// A burst past write_high_water: every refused write returns ResourceExhausted and counts as a
+// dropped datagram, and the refusals of one iteration make one report, at its end.
+TEST_P(UdpTest, ABurstIntoAFullSendQueueIsCountedAndReported) {
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  const SessionHandle s = StartFlowClient(receiver.address(), [](SessionConfig& c) {
+    c.options.write_high_water = 1000;  // ten datagrams of 100 bytes
+  });
+  constexpr int kBurst = 1000;
+  std::promise<std::vector<absl::Status>> statuses;
+  group_->loop(0)->Post([&] {
+    std::vector<absl::Status> got;
+    for (int i = 0; i < kBurst; ++i) got.push_back(s.WriteBytes(Datagram(i, 100)));
+    statuses.set_value(std::move(got));
+  });
+  const std::vector<absl::Status> got = statuses.get_future().get();
+  for (int i = 0; i < kBurst; ++i) {
+    if (i < 10) {
+      ASSERT_TRUE(got[i].ok()) << i << ": " << got[i];
+    } else {
+      ASSERT_EQ(got[i].code(), absl::StatusCode::kResourceExhausted) << i << ": " << got[i];
+    }
+  }
+  for (int i = 0; i < 10; ++i) {
+    auto datagram = receiver.Receive();
+    ASSERT_TRUE(datagram.ok()) << i << ": " << datagram.status();
+    ASSERT_EQ(datagram->first, Datagram(i, 100)) << i;
+  }
+  ASSERT_TRUE(SendsSettle(s));
+  EXPECT_EQ(s.Stat().datagrams_dropped, uint64_t{kBurst - 10});
+  EXPECT_EQ(s.Stat().packages_out, 10u);
+  ASSERT_TRUE(flow_->WaitFor([&] { return RefusalsReported(flow_->errors()) == kBurst - 10; }));
+  const std::vector<FlowListener::Error> errors = flow_->errors();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(errors[0].status.message().find(
+                "990 datagrams dropped: the send queue was full (write_high_water 1000 bytes)"),
+            absl::string_view::npos)
+      << errors[0].status;
+  EXPECT_FALSE(s.IsClosed());
+}
+
+// A writer on another thread that ignores its refusals: the handle refuses (and counts) each,
+// the reports come at most once a second after the first, and together, with the close's
+// (which reports what the last summary had not), they account for every refusal.
+TEST_P(UdpTest, DropReportsAreSummarisedAtMostOnceASecond) {
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  const SessionHandle s = StartFlowClient(
+      receiver.address(), [](SessionConfig& c) { c.options.write_high_water = 100; });
+  uint64_t refused = 0;
+  const absl::Time start = absl::Now();
+  while (absl::Now() - start < absl::Milliseconds(2500)) {
+    for (int i = 0; i < 10; ++i) {
+      const absl::Status st = s.WriteBytes(Datagram(i, 100));
+      if (!st.ok()) {
+        ASSERT_EQ(st.code(), absl::StatusCode::kResourceExhausted) << st;
+        ++refused;
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_TRUE(SendsSettle(s));
+  EXPECT_EQ(s.Stat().datagrams_dropped, refused);
+  const absl::Time closed_at = absl::Now();
+  s.Close();
+  ASSERT_TRUE(flow_->WaitFor([&] { return flow_->closes() == 1; }));
+  const std::vector<FlowListener::Error> errors = flow_->errors();
+  EXPECT_EQ(RefusalsReported(errors), refused);
+  // The first at once, then a summary when each second since the last report is over: three
+  // before the close (at 0, 1 and 2 s), and the close's, or a fourth summary at 3 s.
+  ASSERT_GE(errors.size(), 3u);
+  EXPECT_LE(errors.size(), 5u);
+  EXPECT_LT(errors[0].when - start, absl::Milliseconds(500));
+  EXPECT_EQ(errors[0].status.message().find("in the last"), absl::string_view::npos)
+      << errors[0].status;
+  for (size_t i = 1; i < errors.size(); ++i) {
+    EXPECT_NE(errors[i].status.message().find(" datagrams dropped in the last "),
+              absl::string_view::npos)
+        << i << ": " << errors[i].status;
+    EXPECT_NE(
+        errors[i].status.message().find(": the send queue was full (write_high_water 100 bytes)"),
+        absl::string_view::npos)
+        << i << ": " << errors[i].status;
+    if (errors[i].when < closed_at) {  // a summary when its second was over
+      EXPECT_NE(errors[i].status.message().find(" in the last 1 s: "), absl::string_view::npos)
+          << i << ": " << errors[i].status;
+      EXPECT_GE(errors[i].when - errors[i - 1].when, absl::Milliseconds(900)) << i;
+    }
+    EXPECT_FALSE(errors[i].after_close) << i;
+  }
+}
+
+// A close whose linger ends mid-burst: what still waits is dropped, counted and reported before
+// OnClose, and every write callback runs once, in order, before OnClose: OK for the datagrams
+// that left, an error for the others. Every datagram is sent or counted as dropped.
+TEST_P(UdpTest, ACloseWithDatagramsWaitingCountsReportsAndFailsThem) {
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  const SessionHandle s = StartFlowClient(
+      receiver.address(), [](SessionConfig& c) { c.options.close_linger = absl::Microseconds(1); });
+  constexpr int kBurst = 5000;  // ten times the send window
+  group_->loop(0)->Post([&] {
+    for (int i = 0; i < kBurst; ++i) {
+      ASSERT_TRUE(s.WriteBytes(Datagram(i, 100), flow_->Record(s, i)).ok());
+    }
+    s.Close();
+  });
+  ASSERT_TRUE(flow_->WaitFor([&] { return flow_->closes() == 1; }));
+  ASSERT_TRUE(SendsSettle(s));
+  const SessionStat stat = s.Stat();
+  const uint64_t sent = stat.bytes_out / 100;
+  EXPECT_EQ(sent + stat.datagrams_dropped, uint64_t{kBurst});
+  EXPECT_GT(stat.datagrams_dropped, 0u);  // the linger ended mid-burst
+  const std::vector<FlowListener::Completion> completions = flow_->completions();
+  ASSERT_EQ(completions.size(), size_t{kBurst});
+  uint64_t ok = 0;
+  for (int i = 0; i < kBurst; ++i) {
+    const FlowListener::Completion& c = completions[i];
+    ASSERT_EQ(c.index, i);
+    EXPECT_FALSE(c.after_close) << i;
+    if (c.status.ok()) {
+      ASSERT_EQ(ok, uint64_t(i)) << "datagrams leave in order: the sent ones come first";
+      ++ok;
+    } else {
+      EXPECT_NE(c.status.message().find("closed before the write left"), absl::string_view::npos)
+          << c.status;
+    }
+  }
+  EXPECT_LE(ok, sent);  // (those the kernel held at the close failed too, and may have left)
+  uint64_t waiting = 0;
+  for (const FlowListener::Error& e : flow_->errors()) {
+    EXPECT_FALSE(e.after_close) << e.status;
+    if (absl::StrContains(e.status.message(), " not sent yet: dropped")) {
+      waiting += NumberAfter(e.status.message(), "closed with ");
+    }
+  }
+  EXPECT_GT(waiting, 0u);
+  EXPECT_LE(waiting, stat.datagrams_dropped);
+  EXPECT_LE(stat.datagrams_dropped - waiting, 512u);  // at most the send window was cancelled
+  EXPECT_EQ(flow_->violations(), 0);
+}
+
+// Write callbacks run in write order, each once its datagram was sent (its GSO batch's send or
+// its own completed), on the loop thread, never inside the write.
+TEST_P(UdpTest, WriteCallbacksRunInOrderOnceTheirDatagramWasSent) {
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  const SessionHandle s = StartFlowClient(receiver.address());
+  // 130 datagrams of 100 bytes (GSO runs of 64, 64, 2), then 20 that each leave alone (each
+  // longer than the one before).
+  std::vector<size_t> sizes(130, 100);
+  for (size_t i = 0; i < 20; ++i) sizes.push_back(200 + i * 10);
+  group_->loop(0)->Post([&] {
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      g_inside_write = true;
+      const absl::Status st =
+          s.WriteBytes(Datagram(static_cast<int>(i), sizes[i]), flow_->Record(s, i));
+      g_inside_write = false;
+      ASSERT_TRUE(st.ok()) << st;
+    }
+  });
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    auto got = receiver.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(static_cast<int>(i), sizes[i])) << i;
+  }
+  ASSERT_TRUE(flow_->WaitFor([&] { return flow_->completed() == sizes.size(); }));
+  const std::vector<FlowListener::Completion> completions = flow_->completions();
+  uint64_t written = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const FlowListener::Completion& c = completions[i];
+    written += sizes[i];
+    ASSERT_EQ(c.index, static_cast<int>(i));
+    EXPECT_TRUE(c.status.ok()) << i << ": " << c.status;
+    EXPECT_TRUE(c.on_loop_thread) << i;
+    EXPECT_FALSE(c.inside_write) << i;
+    EXPECT_GE(c.bytes_out, written) << "callback " << i << " ran before its datagram left";
+  }
+  ASSERT_TRUE(SendsSettle(s));
+  EXPECT_EQ(s.Stat().send_requests, KernelTakesUdpGso(GetParam()) ? 23u : sizes.size());
+  EXPECT_EQ(s.Stat().datagrams_dropped, 0u);
+  EXPECT_TRUE(flow_->errors().empty()) << flow_->errors()[0].status;
+}
+
+// Callbacks follow the datagrams across peer switches; a switch whose connect(2) fails drops
+// the datagrams written for that peer, whose callbacks get the failure (and the drops count).
+TEST_P(UdpTest, WriteCallbacksFollowPeerSwitchesAndAFailedSwitchFailsItsDatagrams) {
+  PlainUdpSocket first = Peer();
+  PlainUdpSocket second = Peer();
+  const SessionHandle s = StartFlowClient(first.address());
+  // connect(2) refuses these: a link-local IPv6 address needs an interface (EINVAL), and an
+  // IPv4 broadcast address SO_BROADCAST (EACCES).
+  const InetAddress refused = *InetAddress::Parse(GetParam() ? "[fe80::1]:9" : "255.255.255.255:9");
+  std::vector<int> first_indices;
+  group_->loop(0)->Post([&] {
+    int i = 0;
+    const auto write = [&](int n) {
+      for (int end = i + n; i < end; ++i) {
+        ASSERT_TRUE(s.WriteBytes(Datagram(i, 60), flow_->Record(s, i)).ok());
+      }
+    };
+    write(5);  // 0..4 to first
+    ASSERT_TRUE(s.Connect(second.address()).ok());
+    write(5);                              // 5..9 to second
+    ASSERT_TRUE(s.Connect(refused).ok());  // waits behind them, then fails
+    write(5);                              // 10..14 dropped
+    ASSERT_TRUE(s.Connect(first.address()).ok());
+    write(3);  // 15..17 to first
+  });
+  for (int i : {0, 1, 2, 3, 4, 15, 16, 17}) {
+    auto got = first.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(i, 60)) << i;
+  }
+  for (int i = 5; i < 10; ++i) {
+    auto got = second.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(i, 60)) << i;
+  }
+  ASSERT_TRUE(flow_->WaitFor([&] { return flow_->completed() == 18; }));
+  const std::vector<FlowListener::Completion> completions = flow_->completions();
+  for (int i = 0; i < 18; ++i) {
+    ASSERT_EQ(completions[i].index, i);
+    if (i >= 10 && i < 15) {
+      EXPECT_FALSE(completions[i].status.ok()) << i;
+      EXPECT_NE(completions[i].status.message().find("connect"), absl::string_view::npos)
+          << completions[i].status;
+    } else {
+      EXPECT_TRUE(completions[i].status.ok()) << i << ": " << completions[i].status;
+    }
+  }
+  EXPECT_EQ(s.Stat().datagrams_dropped, 5u);
+  const std::vector<FlowListener::Error> errors = flow_->errors();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].status.message().find("5 datagrams written for that peer dropped"),
+            absl::string_view::npos)
+      << errors[0].status;
+  EXPECT_EQ(s.RemoteAddress(), first.address());
+}
+
+// Writes from another thread are posted to the loop; their callbacks still run there, in order,
+// once their datagrams were sent.
+TEST_P(UdpTest, WriteCallbacksOfWritesFromAnotherThreadRunOnTheLoop) {
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  const SessionHandle s = StartFlowClient(receiver.address());
+  constexpr int kCount = 300;
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(s.WriteBytes(Datagram(i, 100), flow_->Record(s, i)).ok());
+  }
+  for (int i = 0; i < kCount; ++i) {
+    auto got = receiver.Receive();
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+    ASSERT_EQ(got->first, Datagram(i, 100)) << i;
+  }
+  ASSERT_TRUE(flow_->WaitFor([&] { return flow_->completed() == kCount; }));
+  const std::vector<FlowListener::Completion> completions = flow_->completions();
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_EQ(completions[i].index, i);
+    EXPECT_TRUE(completions[i].status.ok()) << i << ": " << completions[i].status;
+    EXPECT_TRUE(completions[i].on_loop_thread) << i;
+    EXPECT_GE(completions[i].bytes_out, uint64_t(i + 1) * 100) << i;
+  }
+}
+
+// With an executor, write callbacks run there (in order, with the other listener callbacks),
+// never on the loop thread.
+TEST_P(UdpTest, WriteCallbacksRunOnTheSessionsExecutor) {
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  ThreadPoolExecutor pool(2);
+  const SessionHandle s =
+      StartFlowClient(receiver.address(), [&](SessionConfig& c) { c.options.executor = &pool; });
+  constexpr int kCount = 200;
+  group_->loop(0)->Post([&] {
+    for (int i = 0; i < kCount / 2; ++i) {
+      ASSERT_TRUE(s.WriteBytes(Datagram(i, 100), flow_->Record(s, i)).ok());
+    }
+  });
+  ASSERT_TRUE(flow_->WaitFor([&] { return flow_->completed() == kCount / 2; }));
+  for (int i = kCount / 2; i < kCount; ++i) {  // and from this thread
+    ASSERT_TRUE(s.WriteBytes(Datagram(i, 100), flow_->Record(s, i)).ok());
+  }
+  ASSERT_TRUE(flow_->WaitFor([&] { return flow_->completed() == kCount; }));
+  const std::vector<FlowListener::Completion> completions = flow_->completions();
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_EQ(completions[i].index, i);
+    EXPECT_TRUE(completions[i].status.ok()) << i << ": " << completions[i].status;
+    EXPECT_FALSE(completions[i].on_loop_thread) << i;
+  }
+  for (int i = 0; i < kCount; ++i) ASSERT_TRUE(receiver.Receive().ok()) << i;
+  client_.reset();  // closed before the pool goes
+}
+
+// Writability: a UDP session turns unwritable once its queued datagrams reach the high mark and
+// writable again once they fell to the low mark; reading is never paused.
+TEST_P(UdpTest, AUdpSessionTurnsUnwritableAtTheHighMarkAndWritableAtTheLow) {
+  PlainUdpSocket receiver = Peer();
+  receiver.SetReceiveBuffer(16 << 20);
+  const SessionHandle s = StartFlowClient(receiver.address(), [](SessionConfig& c) {
+    c.options.write_water_mark.low = 1000;
+    c.options.write_water_mark.high = 4000;
+  });
+  EXPECT_TRUE(s.IsWritable());
+  constexpr int kCount = 100;
+  std::promise<std::vector<bool>> writable;
+  group_->loop(0)->Post([&] {
+    std::vector<bool> after_each;
+    for (int i = 0; i < kCount; ++i) {
+      EXPECT_TRUE(s.WriteBytes(Datagram(i, 100)).ok());
+      after_each.push_back(s.IsWritable());
+    }
+    EXPECT_FALSE(s.Stat().reading_paused);
+    writable.set_value(std::move(after_each));
+  });
+  const std::vector<bool> after_each = writable.get_future().get();
+  for (int i = 0; i < kCount; ++i) {
+    EXPECT_EQ(after_each[i], i < 39) << "after datagram " << i;  // 40 x 100 bytes: the high mark
+  }
+  for (int i = 0; i < kCount; ++i) ASSERT_TRUE(receiver.Receive().ok()) << i;
+  ASSERT_TRUE(flow_->WaitFor([&] { return flow_->writability().size() == 2; }));
+  EXPECT_EQ(flow_->writability(), (std::vector<bool>{false, true}));
+  EXPECT_TRUE(s.IsWritable());
+  EXPECT_TRUE(s.Stat().writable);
+  EXPECT_FALSE(s.Stat().reading_paused);
 }
 
 // Per-peer sessions: an unconnected endpoint that gives each sender a session of its own.
@@ -828,6 +1364,80 @@ TEST_P(UdpPeerSessionTest, ClosingTheEndpointClosesItsPeers) {
   ASSERT_TRUE(endpoint_->WaitClosed(absl::Seconds(30)));
   EXPECT_EQ(echo_->closes(), 3);  // two peers and the endpoint's own session
   EXPECT_EQ(echo_->protocol_violations(), 0);
+}
+
+// A per-peer session's datagrams queue on its endpoint's session: when that queue is full, the
+// refusals are the peer session's drops (counted and reported there, not on the endpoint), and
+// the callbacks of the datagrams it took run through the peer session, in order, once sent.
+TEST_P(UdpPeerSessionTest, APeerSessionCountsWhatItsEndpointRefusesAndGetsItsCallbacks) {
+  constexpr int kReplies = 50;
+  std::promise<std::vector<absl::Status>> statuses;
+  std::atomic<bool> replied{false};
+  flow_->on_message = [&](const SessionHandle& s, Package&, const InetAddress&) {
+    if (s.kind() != SessionKind::kUdpPeer || replied.exchange(true)) return;
+    std::vector<absl::Status> got;
+    for (int i = 0; i < kReplies; ++i) {
+      got.push_back(s.WriteBytes(Datagram(i, 100), flow_->Record(s, i)));
+    }
+    statuses.set_value(std::move(got));
+  };
+  UdpEndpointOptions options;
+  options.bind = Loopback();
+  options.per_peer_sessions = true;
+  options.new_session = [this](SessionConfig& c) {
+    c.listener = flow_;
+    c.options.write_high_water = 1000;  // the endpoint's queue: ten datagrams of 100 bytes
+    return absl::OkStatus();
+  };
+  auto e = UdpEndpoint::Create(group_.get(), std::move(options));
+  ASSERT_TRUE(e.ok()) << e.status();
+  endpoint_ = *std::move(e);
+  PlainUdpSocket a = Peer();
+  a.SetReceiveBuffer(16 << 20);
+  ASSERT_TRUE(a.SendTo("go", endpoint_->address()).ok());
+  const std::vector<absl::Status> got = statuses.get_future().get();
+  for (int i = 0; i < kReplies; ++i) {
+    if (i < 10) {
+      ASSERT_TRUE(got[i].ok()) << i << ": " << got[i];
+    } else {
+      ASSERT_EQ(got[i].code(), absl::StatusCode::kResourceExhausted) << i << ": " << got[i];
+    }
+  }
+  for (int i = 0; i < 10; ++i) {
+    auto reply = a.Receive();
+    ASSERT_TRUE(reply.ok()) << i << ": " << reply.status();
+    ASSERT_EQ(reply->first, Datagram(i, 100)) << i;
+  }
+  ASSERT_TRUE(flow_->WaitFor([&] { return flow_->completed() == 10; }));
+  const std::vector<FlowListener::Completion> completions = flow_->completions();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(completions[i].index, i);
+    EXPECT_TRUE(completions[i].status.ok()) << i << ": " << completions[i].status;
+    EXPECT_TRUE(completions[i].on_loop_thread) << i;
+    EXPECT_FALSE(completions[i].inside_write) << i;
+  }
+  SessionHandle peer;
+  for (const SessionHandle& s : flow_->sessions()) {
+    if (s.kind() == SessionKind::kUdpPeer) peer = s;
+  }
+  ASSERT_TRUE(peer);
+  EXPECT_EQ(peer.Stat().datagrams_dropped, uint64_t{kReplies - 10});
+  EXPECT_EQ(endpoint_->session().Stat().datagrams_dropped, 0u);
+  ASSERT_TRUE(flow_->WaitFor(
+      [&] { return RefusalsReported(flow_->errors(), peer.id()) == kReplies - 10; }));
+  EXPECT_EQ(RefusalsReported(flow_->errors(), endpoint_->session().id()), 0u);
+  bool named_the_endpoint = false;
+  for (const FlowListener::Error& e : flow_->errors()) {
+    named_the_endpoint |=
+        e.status.message().find(absl::StrCat(
+            "the endpoint's send queue was full (udp session ", endpoint_->session().id(),
+            ", write_high_water 1000 bytes)")) != absl::string_view::npos;
+  }
+  EXPECT_TRUE(named_the_endpoint);
+  endpoint_->Close();
+  ASSERT_TRUE(endpoint_->WaitClosed(absl::Seconds(30)));
+  EXPECT_EQ(flow_->closes(), 2);
+  EXPECT_EQ(flow_->violations(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, UdpPeerSessionTest, ::testing::Bool(),

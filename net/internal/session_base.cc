@@ -377,6 +377,12 @@ void SessionBase::DeliverError(const absl::Status& error) {
   if (state_ == State::kOpen || state_ == State::kClosing) DispatchError(error);
 }
 
+void SessionBase::DeliverErrorBeforeClose(const absl::Status& error) {
+  // Teardown dispatches OnClose after FailPendingSends exactly when the session had opened, which
+  // is when Activate stamped opened_ns.
+  if (closed() && shared_->opened_ns.load(std::memory_order_relaxed) != 0) DispatchError(error);
+}
+
 void SessionBase::DispatchError(const absl::Status& error) {
   Dispatch([listener = listener_, handle = handle_, error] { listener->OnError(handle, error); });
 }
@@ -429,6 +435,10 @@ void SessionBase::NoteWritten(size_t bytes) {
   const int64_t now = loop_->NowNs();
   shared_->last_write_ns.store(now, std::memory_order_relaxed);
   write_progress_ns_ = now;
+  NoteUnqueued(bytes);
+}
+
+void SessionBase::NoteUnqueued(size_t bytes) {
   const int64_t left =
       shared_->queued_bytes.fetch_sub(static_cast<int64_t>(bytes), std::memory_order_relaxed) -
       static_cast<int64_t>(bytes);

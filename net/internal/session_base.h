@@ -128,10 +128,11 @@ class SessionBase : public SessionCore, public LoopOwned {
   absl::Status Connect(const InetAddress& peer) override;
   void SetReadingPausedByUser(bool paused) override;
   void OnBacklogDrained() override { Unpause(kPauseBacklog); }
-  void RunWriteCallback(absl::AnyInvocable<void(const absl::Status&)> on_sent,
-                        const absl::Status& status) override {
-    RunSendCallback(std::move(on_sent), status);
+  void FailWrite(absl::AnyInvocable<void(const absl::Status&)> on_sent,
+                 const absl::Status& error) override {
+    RunSendCallback(std::move(on_sent), error);
   }
+  void ReportRefusedDatagrams() override {}  // datagram sessions report them
   // LoopOwned: the loop is stopping.
   void Abort() override { Teardown(absl::OkStatus()); }
 
@@ -178,6 +179,9 @@ class SessionBase : public SessionCore, public LoopOwned {
   // codec's error (or leftover bytes) to OnError and drops the datagram.
   void DeliverDatagram(absl::string_view payload, const InetAddress& from);
   void DeliverError(const absl::Status& error);
+  // From FailPendingSends (the session is closed, OnClose not dispatched yet): OnError before
+  // OnClose; nothing for a session that never opened (it gets no callbacks).
+  void DeliverErrorBeforeClose(const absl::Status& error);
 
   // Closes now: OnError(reason) unless ok, OnClose, cancel I/O, release when idle. Idempotent.
   void Teardown(const absl::Status& reason);
@@ -187,6 +191,9 @@ class SessionBase : public SessionCore, public LoopOwned {
   // Counters.
   void NoteRead(size_t bytes);
   void NoteWritten(size_t bytes);
+  // Queued bytes that will never be sent (dropped datagrams, a refused write's reservation)
+  // leave the queue: as NoteWritten, the session turns writable again at the low mark.
+  void NoteUnqueued(size_t bytes);
   // Checks the high-water mark for `adding` more bytes (already reserved bytes excepted) and
   // counts them; false (with the status in `*error`) when refused.
   bool AdmitWrite(size_t adding, size_t reserved, absl::Status* error);

@@ -17,6 +17,14 @@ absl::Status HighWaterError(uint64_t id, int64_t queued, int64_t adding, int64_t
                    " bytes already queued and the high-water mark is ", limit));
 }
 
+void NoteRefusedDatagram(SessionShared& s) {
+  s.datagrams_dropped.fetch_add(1, std::memory_order_relaxed);
+  // acq_rel: the loop's exchange that clears the flag then sees every count made before it.
+  if (!s.drop_report_posted.exchange(true, std::memory_order_acq_rel)) {
+    s.PostToCore([](SessionCore& core) { core.ReportRefusedDatagrams(); });
+  }
+}
+
 bool SessionShared::PostToCore(absl::AnyInvocable<void(SessionCore&)> task) {
   std::lock_guard<std::mutex> lock(mutex);
   if (!attached) return false;

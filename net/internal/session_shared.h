@@ -50,9 +50,13 @@ class SessionCore {
   // After a write that succeeded: runs `on_sent` once everything written so far has left (or
   // with the reason it never will).
   virtual void NotifyWhenSent(absl::AnyInvocable<void(const absl::Status&)> on_sent) = 0;
-  // Runs a write callback with `status` as the session runs listener calls (its executor).
-  virtual void RunWriteCallback(absl::AnyInvocable<void(const absl::Status&)> on_sent,
-                                const absl::Status& status) = 0;
+  // Runs the callback of a write posted from another thread that failed on the loop, as write
+  // callbacks run (on the session's executor when it has one).
+  virtual void FailWrite(absl::AnyInvocable<void(const absl::Status&)> on_sent,
+                         const absl::Status& error) = 0;
+  // UDP: writes from other threads were refused at the high-water mark (already counted in
+  // datagrams_dropped); report them (posted once per report: see drop_report_posted).
+  virtual void ReportRefusedDatagrams() = 0;
   // PauseReading (true) / ResumeReading (false) from the handle.
   virtual void SetReadingPausedByUser(bool paused) = 0;
   // The executor's backlog fell to its low mark (posted by the executor's thread).
@@ -102,6 +106,8 @@ struct SessionShared : std::enable_shared_from_this<SessionShared> {
   std::atomic<uint64_t> packages_in{0};
   std::atomic<uint64_t> packages_out{0};
   std::atomic<uint64_t> send_requests{0};
+  // UDP; the exception: a write refused by the handle on another thread counts here too, so it
+  // is only ever added to with fetch_add (drops are rare: the locked add costs nothing).
   std::atomic<uint64_t> datagrams_dropped{0};
   std::atomic<int64_t> opened_ns{0};
   std::atomic<int64_t> last_read_ns{0};
@@ -111,7 +117,11 @@ struct SessionShared : std::enable_shared_from_this<SessionShared> {
   std::atomic<int64_t> backlog_bytes{0};
 
   mutable std::mutex mutex;
-  bool attached = true;                      // guarded by mutex
+  bool attached = true;  // guarded by mutex
+  // UDP: a ReportRefusedDatagrams is posted and has not run yet, so further refusals on other
+  // threads only count (one post per report, however fast a writer is refused). In the padding
+  // after `attached`.
+  std::atomic<bool> drop_report_posted{false};
   InetAddress local;                         // guarded by mutex
   InetAddress remote;                        // guarded by mutex
   std::unique_ptr<AttributeMap> attributes;  // guarded by mutex; created by the first Set
@@ -140,6 +150,10 @@ class SessionAccess {
 // The statuses every session type returns for the same misuse.
 absl::Status SessionClosedError(uint64_t id);
 absl::Status HighWaterError(uint64_t id, int64_t queued, int64_t adding, int64_t limit);
+
+// UDP: counts a datagram the handle refused on another thread (the high-water mark) and has the
+// loop report it (see drop_report_posted). Thread-safe.
+void NoteRefusedDatagram(SessionShared& s);
 
 }  // namespace ringnet::net::internal
 

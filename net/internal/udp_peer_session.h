@@ -3,20 +3,25 @@
 // writes go to that peer without an address. It owns no socket: the endpoint's session receives
 // for it and sends for it. It closes after SessionOptions::idle_timeout without datagrams (the
 // endpoint sets a default), when the endpoint closes, or when asked.
+// Its datagrams join the endpoint's send queue: they count against the endpoint's high-water
+// mark and writability, not its own (so it stays writable), and the endpoint tracks their write
+// callbacks (AwaitSent), running them through this session. A datagram the endpoint refuses at
+// its high-water mark is this session's drop (counted and reported here).
 //
 // Loop thread only.
 #ifndef RINGNET_NET_INTERNAL_UDP_PEER_SESSION_H_
 #define RINGNET_NET_INTERNAL_UDP_PEER_SESSION_H_
 
 #include <string>
+#include <utility>
 
-#include "ringnet/net/internal/session_base.h"
+#include "ringnet/net/internal/udp_session_base.h"
 
 namespace ringnet::net::internal {
 
 class UdpSession;
 
-class UdpPeerSession final : public SessionBase {
+class UdpPeerSession final : public UdpSessionBase {
  public:
   UdpPeerSession(runtime::EventLoop* loop, UdpSession* endpoint, const InetAddress& local,
                  const InetAddress& peer);
@@ -26,6 +31,11 @@ class UdpPeerSession final : public SessionBase {
   void Receive(absl::string_view payload) { DeliverDatagram(payload, peer_); }
   // The endpoint is going away: no more sends through it.
   void Detach() { endpoint_ = nullptr; }
+  // The endpoint learnt the fate of a datagram this session wrote with a callback.
+  void CompleteSend(absl::AnyInvocable<void(const absl::Status&)> on_sent,
+                    const absl::Status& status) {
+    RunSendCallback(std::move(on_sent), status);
+  }
 
   // SessionCore.
   absl::Status WritePkg(Package&& pkg, const InetAddress* to, size_t reserved) override;
@@ -39,6 +49,9 @@ class UdpPeerSession final : public SessionBase {
   void BeginGracefulClose() override { Teardown(absl::OkStatus()); }
   void CancelIo() override {}
   bool IoIdle() const override { return true; }
+  // Its callbacks waiting in the endpoint run now (before OnClose).
+  void FailPendingSends(const absl::Status& reason) override;
+  std::string RefusalCause() const override;
 
  private:
   // Admits `estimate` bytes, builds the datagram with `fill(std::string*)` and hands it to the

@@ -52,8 +52,10 @@ void UdpSession::ClosePeers() {
   std::vector<UdpPeerSession*> all;
   for (auto& [address, peer] : peers_->by_address) all.push_back(peer);
   for (UdpPeerSession* peer : all) {
+    // Closes now: its write callbacks (which wait here) run, then OnClose, then OnSessionClosed
+    // above. Closed, it sends nothing more through this session.
+    peer->Abort();
     peer->Detach();
-    peer->Abort();  // closes now: OnClose, then OnSessionClosed above
   }
 }
 

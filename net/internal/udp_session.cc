@@ -24,7 +24,7 @@ constexpr size_t kUdp6Overhead = 40 + 8;
 }  // namespace
 
 UdpSession::UdpSession(runtime::EventLoop* loop, UniqueFd fd, bool connected)
-    : SessionBase(loop, connected ? SessionKind::kUdpConnected : SessionKind::kUdp),
+    : UdpSessionBase(loop, connected ? SessionKind::kUdpConnected : SessionKind::kUdp),
       fd_(std::move(fd)),
       connected_(connected) {
   absl::StatusOr<InetAddress> local = LocalAddressOf(fd_.get());
@@ -38,9 +38,10 @@ UdpSession::UdpSession(runtime::EventLoop* loop, UniqueFd fd, bool connected)
 }
 
 // The pools free every slot and batch. None is in the kernel's hands: the session is only
-// released once IoIdle (no request, no cancel in flight).
+// released once IoIdle (no request, no cancel in flight). Nothing waits either (Teardown's
+// FailPendingSends dropped it); should anything, its bytes leave the handles' queued_bytes.
 UdpSession::~UdpSession() {
-  DropWaiting();
+  if (!waiting_.empty()) DropWaiting(SessionClosedError(id()));
   if (buffers_ != nullptr) buffers_->CancelWait(this);
 }
 
@@ -85,6 +86,7 @@ absl::Status UdpSession::Connect(const InetAddress& peer) {
   // Datagrams written before this still wait or are in flight: the switch waits behind them.
   SendSlot* marker = TakeSlot(SlotKind::kPeerSwitch);
   marker->peer = peer;
+  marker->seq = accepted_;
   waiting_.PushBack(marker);
   return absl::OkStatus();
 }
@@ -108,8 +110,7 @@ void UdpSession::BeginGracefulClose() {
 }
 
 void UdpSession::CancelIo() {
-  ClosePeers();
-  DropWaiting();
+  ClosePeers();  // (what waited was dropped before OnClose: FailPendingSends)
   if (buffers_ != nullptr) buffers_->CancelWait(this);
   if (recv_armed_ || requests_in_kernel_ > 0) {
     ++cancels_in_kernel_;

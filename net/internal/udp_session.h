@@ -27,13 +27,30 @@
 // send queue behind them (a slot of kind kPeerSwitch) and connect(2) runs once they have all
 // left.
 // GSO refusals fall back without loss: the batch's datagrams go back to the head of the queue, in
-// order, as kAlone slots (each leaves by itself), and the session stops batching (EIO, EINVAL,
-// EOPNOTSUPP: no GSO here) or stops batching that size and above (EMSGSIZE: the route's MTU;
-// connected sessions also ask IP_MTU up front).
+// write order (each slot knows its place: seq), as kAlone slots (each leaves by itself), and the
+// session stops batching (EIO, EINVAL, EOPNOTSUPP: no GSO here) or stops batching that size and
+// above (EMSGSIZE: the route's MTU; connected sessions also ask IP_MTU up front).
+//
+// Write completion: every datagram has its seq (its place in the write order, 1, 2, ...:
+// accepted_). A write callback waits for the datagram its write made (PendingSend, in seq order);
+// when a datagram is done (its send, or its GSO batch's, completed: sent; or it was dropped: a
+// send error, a failed peer switch, the close) Finished records that fate on its callback, and
+// the callbacks at the front that are done run (RunFinishedSends), so they run in write order,
+// each once, after the completion's bookkeeping (never inside a write: the flush is deferred).
+// Datagrams mostly finish in seq order, but not always (a refused batch is requeued while later
+// requests are in the kernel's hands): matching by seq, not by a count, keeps each callback's
+// status its own datagram's. Per-peer sessions' datagrams are this session's: their callbacks
+// wait here too, and run through the peer session (FailPeerSends when it closes first).
+// Writability: a datagram joins queued_bytes when written (NoteQueued) and leaves it when sent
+// (NoteWritten) or dropped (NoteUnqueued), which is where the water marks are checked.
+// Drops (UdpSessionBase): every datagram written and never sent counts in datagrams_dropped.
+// The close fails every write callback before OnClose, as a stream session does, and reports the
+// datagrams still waiting, which it drops.
 //
 // The code, by concern: udp_session.cc (lifecycle, options, Connect), udp_session_recv.cc
 // (receive, datagrams, ICMP errors), udp_session_send.cc (slots, GSO batching, flush,
-// completions, requeue), udp_peer_table.cc (per-peer mode's table of sessions).
+// completions, requeue, write callbacks, drops), udp_peer_table.cc (per-peer mode's table of
+// sessions), udp_session_base.cc (drop reports, shared with UdpPeerSession).
 //
 // Loop thread only.
 #ifndef RINGNET_NET_INTERNAL_UDP_SESSION_H_
@@ -43,15 +60,16 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "ringnet/net/internal/intrusive_queue.h"
-#include "ringnet/net/internal/session_base.h"
 #include "ringnet/net/internal/slot_pool.h"
 #include "ringnet/net/internal/socket.h"
 #include "ringnet/net/internal/udp_segment.h"
+#include "ringnet/net/internal/udp_session_base.h"
 #include "ringnet/runtime/buffer_ring.h"
 #include "ringnet/runtime/operation.h"
 
@@ -59,7 +77,9 @@ namespace ringnet::net::internal {
 
 class UdpPeerSession;
 
-class UdpSession : public SessionBase, public SessionObserver, private runtime::BufferRing::Waiter {
+class UdpSession : public UdpSessionBase,
+                   public SessionObserver,
+                   private runtime::BufferRing::Waiter {
  public:
   UdpSession(runtime::EventLoop* loop, UniqueFd fd, bool connected);
   ~UdpSession() override;
@@ -69,8 +89,15 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   // that sender's datagrams; at most `max_peers` exist at once (datagrams from further senders
   // are dropped and reported to this session's OnError).
   void EnablePeerSessions(NewSessionCallback callback, size_t max_peers);
-  // Sends a datagram a peer session produced (its own admission is done).
+  // Sends a datagram a peer session produced (its own admission is done). A refusal at the
+  // high-water mark is the peer's to count (and report): it returns ResourceExhausted uncounted.
   absl::Status SendForPeer(std::string&& datagram, const InetAddress& to);
+  // NotifyWhenSent for the datagram just written (by `owner`, a peer session, when not null: the
+  // callback runs through it). Right after the write, so that datagram still waits.
+  void AwaitSent(UdpPeerSession* owner, absl::AnyInvocable<void(const absl::Status&)> on_sent);
+  // A peer session closes: its callbacks run now, with their datagram's fate if it is known,
+  // else with `reason` (never after the peer's OnClose).
+  void FailPeerSends(UdpPeerSession* peer, const absl::Status& reason);
 
   // SessionCore.
   absl::Status WritePkg(Package&& pkg, const InetAddress* to, size_t reserved) override;
@@ -89,6 +116,9 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   }
   // Every datagram accepted has left (or been dropped) and the kernel is done with it.
   bool SendsDone() const { return requests_in_kernel_ == 0 && waiting_.empty(); }
+  // Drops what waits (counted and reported before OnClose) and runs every write callback.
+  void FailPendingSends(const absl::Status& reason) override;
+  std::string RefusalCause() const override;
 
  private:
   static constexpr int kSendWindow = 512;
@@ -117,6 +147,9 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
     iovec iov{};
     InetAddress peer;
     std::string data;
+    // A datagram's number in the session's write order (1, 2, ...; see accepted_); a peer
+    // switch's is that of the last datagram written before it.
+    uint64_t seq = 0;
     SlotKind kind = SlotKind::kDatagram;
   };
   using SlotQueue = IntrusiveQueue<SendSlot>;
@@ -137,10 +170,21 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
     iovec iov[kMaxGsoSegments] = {};
   };
 
+  // A write callback, waiting for datagram `seq` (see SessionCore::NotifyWhenSent).
+  struct PendingSend {
+    uint64_t seq;
+    UdpPeerSession* owner;  // the peer session that wrote it; null: this session
+    absl::AnyInvocable<void(const absl::Status&)> on_sent;
+    bool done = false;    // the datagram was sent or dropped: `status` says which
+    absl::Status status;  // OK: sent
+  };
+
   // Send path (udp_session_send.cc).
-  // Fills a slot's data through `fill(std::string*)` and sends it; checks size and high water.
+  // Fills a slot's data through `fill(std::string*)` and sends it; checks size and high water
+  // (a refusal counts as this session's drop unless `for_peer`).
   template <typename Fill>
-  absl::Status Send(size_t estimate, const InetAddress* to, size_t reserved, Fill&& fill);
+  absl::Status Send(size_t estimate, const InetAddress* to, size_t reserved, bool for_peer,
+                    Fill&& fill);
   SendSlot* TakeSlot(SlotKind kind);
   void Submit(SendSlot* slot);
   // How many datagrams from the head of the waiting queue may leave as one GSO send (1: alone).
@@ -148,21 +192,35 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   void SubmitBatch(int count);
   void ScheduleFlush();
   void SubmitWaiting();
-  // Drops the waiting datagrams (unreserving their bytes): all of them, or those before the next
-  // peer switch. Returns how many datagrams it dropped.
-  int DropWaiting(bool up_to_switch = false);
+  // Drops the waiting datagrams (unqueueing their bytes, counting them, failing their callbacks
+  // with `why`): all of them, or those before the next peer switch. Returns how many datagrams
+  // it dropped; the caller reports them.
+  int DropWaiting(const absl::Status& why, bool up_to_switch = false);
   // The marker at the head of the waiting queue: everything before it has left, so connect now.
   // If that fails, the datagrams written for that peer (up to the next marker) are dropped.
   void SwitchPeer();
   void OnSent(SendSlot* slot, int32_t result, uint32_t flags);
   void OnBatchSent(SendBatch* batch, int32_t result);
-  // The batch's datagrams go back to the head of the waiting queue, in order; as kAlone slots
-  // (each then leaves by itself) when `alone`.
+  // The batch's datagrams go back to the head of the waiting queue, in write order (behind the
+  // datagrams of batches refused before it, which are older); as kAlone slots (each then leaves
+  // by itself) when `alone`.
   void Requeue(SlotQueue&& slots, bool alone);
   // A refused batch: learns what the refusal says about GSO and requeues its datagrams alone.
   void OnBatchRefused(SendBatch* batch, int32_t result);
-  // After a completion: flush what waits, finish a graceful close, release when idle.
+  // After a completion: run the write callbacks due, flush what waits, finish a graceful close,
+  // release when idle.
   void AfterSendCompletion();
+
+  // Write completion (udp_session_send.cc). Datagram `slot` was sent (OK) or dropped: records
+  // the fate of the callback waiting for it, if any. Callbacks run later (RunFinishedSends), not
+  // in the middle of the completion's bookkeeping.
+  void Finished(const SendSlot& slot, const absl::Status& status) {
+    if (pending_sends_ != nullptr && !pending_sends_->empty()) Resolve(slot.seq, status);
+  }
+  void Resolve(uint64_t seq, const absl::Status& status);
+  // Runs the callbacks at the front whose datagrams are done: in write order, each once.
+  void RunFinishedSends();
+  void RunSendCallbackOf(PendingSend& pending, const absl::Status& status);
 
   // Lifecycle (udp_session.cc).
   // connect(2) to `peer`, at once.
@@ -177,7 +235,10 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   void OnRecv(int32_t result, uint32_t flags);
   void HandleBuffer(const char* buffer, int32_t result);
   void HandleDatagram(absl::string_view payload, const InetAddress& from);
-  void ReportIcmpError(const char* op, int error);
+  // An ICMP error (ECONNREFUSED: nothing listens at the peer) that `op` met, and its report
+  // (OnError, or the close with close_on_icmp_error).
+  absl::Status IcmpError(const char* op, int error) const;
+  void ReportIcmpError(const absl::Status& error);
 
   // Per-peer mode (udp_peer_table.cc).
   UdpPeerSession* PeerFor(const InetAddress& from);
@@ -200,6 +261,10 @@ class UdpSession : public SessionBase, public SessionObserver, private runtime::
   SlotPool<SendSlot> slots_{kMaxFreeSlots};
   SlotPool<SendBatch> batches_{kMaxFreeBatches};
   SlotQueue waiting_;  // datagrams (and peer switches) not handed to the kernel yet, oldest first
+  // Datagrams accepted so far: the last one's seq.
+  uint64_t accepted_ = 0;
+  // Write callbacks, by seq (write order); created by the first.
+  std::unique_ptr<std::deque<PendingSend>> pending_sends_;
   // Send requests (single datagrams and batches) the kernel holds: each completes once.
   int requests_in_kernel_ = 0;
   // Datagrams the kernel holds (a batch counts all of its): the send window, < kSendWindow.

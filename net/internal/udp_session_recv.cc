@@ -44,7 +44,7 @@ void UdpSession::OnRecv(int32_t result, uint32_t flags) {
   } else if (result == -ECANCELED) {
     Teardown(absl::OkStatus());  // no-op when we cancelled; else the loop is stopping
   } else if (result == -ECONNREFUSED || result == -EHOSTUNREACH || result == -ENETUNREACH) {
-    ReportIcmpError("recv", -result);
+    ReportIcmpError(IcmpError("recv", -result));
   } else if (result < 0) {
     DeliverError(SocketError("recvmsg", -result));
   }
@@ -98,16 +98,19 @@ void UdpSession::HandleDatagram(absl::string_view payload, const InetAddress& fr
   if (peer != nullptr) peer->Receive(payload);
 }
 
-void UdpSession::ReportIcmpError(const char* op, int error) {
-  absl::Status status = SocketError(
+absl::Status UdpSession::IcmpError(const char* op, int error) const {
+  return SocketError(
       absl::StrCat(op, " from ", connected_ ? peer_.ToString() : std::string("peer"),
                    error == ECONNREFUSED ? ": nothing listens there (ICMP port unreachable)" : "")
           .c_str(),
       error);
+}
+
+void UdpSession::ReportIcmpError(const absl::Status& error) {
   if (options_.close_on_icmp_error) {
-    Teardown(status);
+    Teardown(error);
   } else {
-    DeliverError(status);
+    DeliverError(error);
   }
 }
 
