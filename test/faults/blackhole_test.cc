@@ -50,9 +50,9 @@ class BlackholeTest : public FaultTest {
     FaultTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     // A small send buffer in this namespace: under the blackhole the kernel stops taking the
-    // stream after at most 256 KiB, so the session's own queue stalls at once and its
-    // write_timeout is what ends it.
-    ASSERT_TRUE(WriteSysctl("net/ipv4/tcp_wmem", "4096 16384 262144").ok());
+    // stream after at most 64 KiB (four ticks of it), so the session's own queue stalls at once
+    // and its write_timeout is what ends it.
+    ASSERT_TRUE(WriteSysctl("net/ipv4/tcp_wmem", "4096 16384 65536").ok());
     ASSERT_TRUE(nft_.Create().ok());
     auto group = runtime::EventLoopGroup::Create(1);
     ASSERT_TRUE(group.ok()) << group.status();
