@@ -260,6 +260,11 @@ bool SanitizerBuild() {
 }
 
 void FaultTest::SetUp() {
+  // absl::ErrnoToStatus (every socket error ringnet reports) formats with absl's strerror table,
+  // built on first use inside Debian's uninstrumented libabsl_strerror: when two loop threads
+  // report their first errors at once, TSan misses the static's guard and reports a race. Built
+  // here, before any thread starts, it happens-before every use.
+  (void)absl::ErrnoToStatus(ECONNRESET, "warm-up");
   absl::Status entered = EnterNewNetNamespace();
   if (absl::IsPermissionDenied(entered)) {
     GTEST_SKIP() << "fault tests need a network namespace of their own, and this process may "
