@@ -7,7 +7,9 @@
 #   scripts/ensure_deps.sh fuzz    # plus clang, lld and compiler-rt for scripts/fuzz.sh
 #   scripts/ensure_deps.sh tidy    # plus clang-tidy for scripts/tidy.sh
 #
-# Test mode also installs the WebSocket interop peers (see test/interop/BUILD.bazel):
+# Test mode also installs nftables (nft) and iproute2 (tc, ip), with which the fault tests
+# (test/faults) break the loopback of a network namespace of their own, and the WebSocket interop
+# peers (see test/interop/BUILD.bazel):
 # python3-websockets; Node.js and npm (Debian's, only when no `node` is on PATH); Node's `ws`,
 # installed with `npm ci` from test/interop/node/package-lock.json into
 # ${RINGNET_INTEROP_CACHE:-/var/cache/ringnet}/node (outside the source tree; done again only when
@@ -18,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_packages=(bazel-bootstrap g++ liburing-dev libabsl-dev googletest libgtest-dev libbenchmark-dev)
-test_packages=(python3 python3-websockets)
+test_packages=(python3 python3-websockets nftables iproute2)
 fuzz_packages=(clang lld libclang-rt-14-dev)
 tidy_packages=(clang-tidy)
 mode=${1:-build}
