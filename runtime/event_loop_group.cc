@@ -1,7 +1,10 @@
 #include "ringnet/runtime/event_loop_group.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <string>
+
+#include "absl/status/status.h"
 
 namespace ringnet::runtime {
 
@@ -9,6 +12,11 @@ absl::StatusOr<std::unique_ptr<EventLoopGroup>> EventLoopGroup::Create(
     int num_loops, const EventLoopOptions& options) {
   std::unique_ptr<EventLoopGroup> group(new EventLoopGroup());
   if (num_loops < 1) num_loops = 1;
+  // Socket errors are reported through absl::ErrnoToStatus, whose strerror table is built on
+  // first use inside Debian's uninstrumented libabsl: built here, before the loop threads, so
+  // two loops failing at once never look like a race to ThreadSanitizer.
+  static const bool strerror_ready = absl::ErrnoToStatus(ECONNRESET, "").ok();
+  (void)strerror_ready;
   for (int i = 0; i < num_loops; ++i) {
     absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create(options);
     if (!loop.ok()) return loop.status();
